@@ -1,0 +1,89 @@
+// swift-tools-version:6.0
+// snapfleet: PostgreSQL snapshot backups for a fleet, split into a credential-free agent
+// on every database host and a central controller that alone talks to the cloud.
+import PackageDescription
+
+/// A system library found through pkg-config, with the Debian package that provides it.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "snapfleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "snapfleet-agent", targets: ["snapfleet-agent"]),
+        .executable(name: "snapfleet-controller", targets: ["snapfleet-controller"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, each behind a module map (and a few typed shims where Swift cannot call the API).
+        systemLibrary("CZeroMQ", pkgConfig: "libzmq", apt: "libzmq3-dev"),
+        systemLibrary("CPostgres", pkgConfig: "libpq", apt: "libpq-dev"),
+        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
+
+        // Libraries, one concern each.
+        .target(name: "SnapfleetCore"),
+        .target(name: "SnapfleetProtocol", dependencies: ["SnapfleetCore"]),
+        .target(name: "SnapfleetConfig", dependencies: ["SnapfleetCore", "Yams"]),
+        .target(
+            name: "Messaging",
+            dependencies: ["CZeroMQ", "SnapfleetCore", "SnapfleetProtocol", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "PostgresBackup", dependencies: ["CPostgres", "SnapfleetCore"]),
+        .target(name: "HostInspection", dependencies: ["SnapfleetCore"]),
+        .target(name: "Digests", dependencies: ["COpenSSL"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl", "SnapfleetCore"]),
+
+        // The agent: library (testable logic) + thin executable.
+        .target(
+            name: "AgentCore",
+            dependencies: [
+                "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "PostgresBackup",
+                "HostInspection", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "agent/AgentCore"
+        ),
+        .executableTarget(
+            name: "snapfleet-agent",
+            dependencies: ["AgentCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "agent/snapfleet-agent"
+        ),
+
+        // The controller: library (testable logic) + thin executable.
+        .target(
+            name: "ControllerCore",
+            dependencies: [
+                "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "controller/ControllerCore"
+        ),
+        .executableTarget(
+            name: "snapfleet-controller",
+            dependencies: ["ControllerCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "controller/snapfleet-controller"
+        ),
+
+        // Test support: real PostgreSQL clusters, loop-device disks, child processes.
+        .target(name: "TestSupport", dependencies: ["SnapfleetCore"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "SnapfleetCoreTests", dependencies: ["SnapfleetCore"]),
+        .testTarget(name: "SnapfleetProtocolTests", dependencies: ["SnapfleetProtocol"]),
+        .testTarget(name: "SnapfleetConfigTests", dependencies: ["SnapfleetConfig"]),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"]),
+        .testTarget(name: "PostgresBackupTests", dependencies: ["PostgresBackup", "TestSupport"]),
+        .testTarget(name: "HostInspectionTests", dependencies: ["HostInspection", "TestSupport"]),
+        .testTarget(name: "DigestsTests", dependencies: ["Digests"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "TestSupport"]),
+        .testTarget(name: "ControllerCoreTests", dependencies: ["ControllerCore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SnapfleetProtocol", "Messaging", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
