@@ -39,6 +39,10 @@ let package = Package(
         .target(name: "HostInspection", dependencies: ["SnapfleetCore"]),
         .target(name: "Digests", dependencies: ["COpenSSL"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "SnapfleetCore"]),
+        .target(
+            name: "ProgramSupport",
+            dependencies: ["SnapfleetCore", "Messaging", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // The agent: library (testable logic) + thin executable.
         .target(
@@ -51,7 +55,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "snapfleet-agent",
-            dependencies: ["AgentCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AgentCore", "ProgramSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "agent/snapfleet-agent"
         ),
 
@@ -66,7 +70,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "snapfleet-controller",
-            dependencies: ["ControllerCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ControllerCore", "ProgramSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "controller/snapfleet-controller"
         ),
 
@@ -74,7 +78,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["SnapfleetCore"], path: "Tests/TestSupport"),
 
         .testTarget(name: "SnapfleetCoreTests", dependencies: ["SnapfleetCore"]),
-        .testTarget(name: "SnapfleetProtocolTests", dependencies: ["SnapfleetProtocol"]),
+        .testTarget(name: "SnapfleetProtocolTests", dependencies: ["SnapfleetProtocol", "SnapfleetCore"]),
         .testTarget(name: "SnapfleetConfigTests", dependencies: ["SnapfleetConfig"]),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"]),
         .testTarget(name: "PostgresBackupTests", dependencies: ["PostgresBackup", "TestSupport"]),

@@ -27,6 +27,12 @@ static inline CURLcode snapfleet_curl_setopt_callback(CURL *curl, CURLoption opt
     return curl_easy_setopt(curl, option, value);
 }
 
+/// Sets CURLOPT_SEEKFUNCTION, whose signature differs from the data callbacks: curl calls it to
+/// rewind a streamed upload when it resends a request (e.g. on a dead kept-alive connection).
+static inline CURLcode snapfleet_curl_setopt_seek_callback(CURL *curl, curl_seek_callback value) {
+    return curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, value);
+}
+
 /// Reads a long-valued piece of information (e.g. the response code).
 static inline CURLcode snapfleet_curl_getinfo_long(CURL *curl, CURLINFO info, long *value) {
     return curl_easy_getinfo(curl, info, value);

@@ -1,1 +1,93 @@
-print("snapfleet-agent")
+import AgentCore
+import ArgumentParser
+import Logging
+import Messaging
+import ProgramSupport
+import SnapfleetConfig
+import SnapfleetCore
+
+/// `snapfleet-agent`: the small daemon on every PostgreSQL host. It holds no cloud credential.
+struct Agent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapfleet-agent",
+        abstract: "PostgreSQL-side half of snapfleet: holds the backup session, reports facts, never holds cloud credentials.",
+        discussion: "Exit status: 0 success, 1 the operation or a check failed, 2 bad configuration or key file.",
+        version: snapfleetVersion,
+        subcommands: [Run.self, Check.self, KeygenCommand.self]
+    )
+}
+
+/// Options every command that reads `agent.yaml` shares.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The agent's configuration file.")
+    var config: String = "/etc/snapfleet/agent.yaml"
+
+    /// Loads and validates the file, or exits 2 with one line naming the file and the key.
+    func load() -> AgentConfig {
+        do { return try ConfigLoader.load(AgentConfig.self, from: config) } catch {
+            ProgramExit.fail("snapfleet-agent", error)
+        }
+    }
+}
+
+/// `run`: the daemon.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Connect to the controller and serve it: facts, heartbeats, the backup session.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Log level: \(LoggingSetup.levelNames).")
+    var logLevel: String = "info"
+
+    func run() throws {
+        Termination.blockSignals()
+        _ = LoggingSetup.bootstrap(level: logLevel)
+        let config = options.load()
+        let logger = Logger(label: "snapfleet.agent")
+        let service: AgentService
+        do { service = try AgentService(config: config, configPath: options.config, logger: logger) } catch {
+            ProgramExit.fail("snapfleet-agent", error)
+        }
+        startThread { service.run() }
+        let signal = Termination.wait()
+        logger.info("stopping", metadata: ["signal": "\(signal)"])
+        let done = Flag()
+        Task {
+            await service.stop()
+            done.raise()
+        }
+        done.wait()
+    }
+}
+
+/// `check`: local pre-flight checks.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check PostgreSQL and the disks under its data: one line per check, non-zero exit if any fails.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = options.load()
+        let results = LocalChecks(conninfo: config.postgres).run()
+        results.forEach { print($0.line) }
+        if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
+    }
+}
+
+/// `keygen`: make the agent's CURVE key pair.
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Write a new CURVE key pair to a file (mode 0600) and print its public key.",
+        discussion: "Put the public key in the controller's configuration as the server's 'agent_key'. An existing file is never overwritten.")
+
+    @Option(help: "The key file to create.")
+    var out: String
+
+    func run() throws {
+        do { print(try Keygen.run(out: out)) } catch { ProgramExit.fail("snapfleet-agent", error) }
+    }
+}
+
+Agent.main()

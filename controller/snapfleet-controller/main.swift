@@ -1,1 +1,102 @@
-print("snapfleet-controller")
+import ArgumentParser
+import ControllerCore
+import Logging
+import Messaging
+import ProgramSupport
+import SnapfleetConfig
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// `snapfleet-controller`: the central half of snapfleet, the only one with cloud credentials.
+struct Controller: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapfleet-controller",
+        abstract: "Central coordinator of snapfleet: trusts agents by key, tracks the fleet, runs backups.",
+        discussion: "Exit status: 0 success, 1 the operation failed, 2 bad configuration or key file.",
+        version: snapfleetVersion,
+        subcommands: [Serve.self, Agents.self, KeygenCommand.self]
+    )
+}
+
+/// Options every command that reads `controller.yaml` shares.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The controller's configuration file.")
+    var config: String = "/etc/snapfleet/controller.yaml"
+
+    /// Loads and validates the file, or exits 2 with one line naming the file and the key.
+    func load() -> ControllerConfig {
+        do { return try ConfigLoader.load(ControllerConfig.self, from: config) } catch {
+            ProgramExit.fail("snapfleet-controller", error)
+        }
+    }
+}
+
+/// `serve`: run the controller daemon.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the controller: accept agents over CURVE, answer operator commands on the admin socket.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Log level: \(LoggingSetup.levelNames).")
+    var logLevel: String = "info"
+
+    func run() throws {
+        Termination.blockSignals()
+        _ = LoggingSetup.bootstrap(level: logLevel)
+        let config = options.load()
+        let logger = Logger(label: "snapfleet.controller")
+        let service: ControllerService
+        do { service = try ControllerService(config: config, configPath: options.config, logger: logger) } catch {
+            ProgramExit.fail("snapfleet-controller", error)
+        }
+        startThread { service.run() }
+        let signal = Termination.wait()
+        logger.info("stopping", metadata: ["signal": "\(signal)"])
+        service.stop()
+    }
+}
+
+/// `agents`: list the fleet's servers and their connected agents.
+struct Agents: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every configured server and its connected agent (asks the running controller).")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        let config = options.load()
+        do throws(SnapfleetError) {
+            let reply = try LocalClient.call(.agentsList, socketPath: config.adminSocket, timeout: .seconds(10))
+            guard case .agents(let list) = reply else {
+                throw SnapfleetError(.unexpectedMessage, "controller answered agents_list with \(reply.type.rawValue)")
+            }
+            print(format == .json ? AgentsReport.json(list.agents) : AgentsReport.table(list.agents))
+        } catch {
+            ProgramExit.fail("snapfleet-controller", error)
+        }
+    }
+}
+
+/// `keygen`: make the controller's CURVE key pair.
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Write a new CURVE key pair to a file (mode 0600) and print its public key.",
+        discussion: "Give the public key to agents as 'controller_public_key'. An existing file is never overwritten.")
+
+    @Option(help: "The key file to create.")
+    var out: String
+
+    func run() throws {
+        do { print(try Keygen.run(out: out)) } catch { ProgramExit.fail("snapfleet-controller", error) }
+    }
+}
+
+/// The formats of report commands.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+Controller.main()

@@ -1,0 +1,76 @@
+import SnapfleetCore
+
+/// `agents`: the controller's view of every configured server and its agent.
+public struct AgentsList: WireBody {
+    /// One entry per configured server, sorted by server name.
+    public var agents: [AgentInfo]
+
+    /// Creates the list.
+    public init(agents: [AgentInfo]) { self.agents = agents }
+
+    enum CodingKeys: String, CodingKey {
+        case agents
+    }
+}
+
+/// One configured server and what its connected agent last reported.
+public struct AgentInfo: WireBody {
+    /// The server name.
+    public var server: String
+    /// Whether an agent for it is connected now.
+    public var connected: Bool
+    /// The agent's snapfleet version.
+    public var agentVersion: String?
+    /// The agent's host name.
+    public var hostname: String?
+    /// Whether the agent could reach PostgreSQL at its last report.
+    public var postgresAvailable: Bool?
+    /// Why it could not, if it could not.
+    public var postgresError: String?
+    /// PostgreSQL's `server_version_num`.
+    public var pgVersionNum: Int?
+    /// PostgreSQL's `server_version`.
+    public var pgVersion: String?
+    /// The cluster's system identifier.
+    public var systemIdentifier: String?
+    /// PostgreSQL's data directory.
+    public var dataDirectory: String?
+    /// When the agent connected (RFC 3339).
+    public var connectedSince: String?
+    /// When the last message or heartbeat from it arrived (RFC 3339).
+    public var lastHeartbeat: String?
+
+    /// Creates an entry.
+    public init(
+        server: String, connected: Bool, agentVersion: String? = nil, hostname: String? = nil,
+        postgresAvailable: Bool? = nil, postgresError: String? = nil, pgVersionNum: Int? = nil,
+        pgVersion: String? = nil, systemIdentifier: String? = nil, dataDirectory: String? = nil,
+        connectedSince: String? = nil, lastHeartbeat: String? = nil
+    ) {
+        self.server = server
+        self.connected = connected
+        self.agentVersion = agentVersion
+        self.hostname = hostname
+        self.postgresAvailable = postgresAvailable
+        self.postgresError = postgresError
+        self.pgVersionNum = pgVersionNum
+        self.pgVersion = pgVersion
+        self.systemIdentifier = systemIdentifier
+        self.dataDirectory = dataDirectory
+        self.connectedSince = connectedSince
+        self.lastHeartbeat = lastHeartbeat
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case server, connected, hostname
+        case agentVersion = "agent_version"
+        case postgresAvailable = "postgres_available"
+        case postgresError = "postgres_error"
+        case pgVersionNum = "pg_version_num"
+        case pgVersion = "pg_version"
+        case systemIdentifier = "system_identifier"
+        case dataDirectory = "data_directory"
+        case connectedSince = "connected_since"
+        case lastHeartbeat = "last_heartbeat"
+    }
+}

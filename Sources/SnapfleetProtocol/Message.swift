@@ -1,0 +1,96 @@
+import SnapfleetCore
+
+/// A message of the protocol: its type and its typed body, together.
+public enum Message: Sendable, Equatable {
+    /// See `MessageType.hello`.
+    case hello(Hello)
+    /// See `MessageType.helloAck`.
+    case helloAck(HelloAck)
+    /// See `MessageType.heartbeat`.
+    case heartbeat
+    /// See `MessageType.error`.
+    case error(ErrorBody)
+    /// See `MessageType.backupStart`.
+    case backupStart(BackupStart)
+    /// See `MessageType.backupRenew`.
+    case backupRenew(BackupRenew)
+    /// See `MessageType.backupStop`.
+    case backupStop(BackupStop)
+    /// See `MessageType.backupAbort`.
+    case backupAbort(BackupReference)
+    /// See `MessageType.backupStatus`.
+    case backupStatus(BackupReference)
+    /// See `MessageType.backupState`.
+    case backupState(BackupState)
+    /// See `MessageType.backupStopped`.
+    case backupStopped(BackupStopped)
+    /// See `MessageType.backupLeaseExpired`.
+    case backupLeaseExpired(BackupLeaseExpired)
+    /// See `MessageType.agentsList`.
+    case agentsList
+    /// See `MessageType.agents`.
+    case agents(AgentsList)
+
+    /// The message's type.
+    public var type: MessageType {
+        switch self {
+        case .hello: .hello
+        case .helloAck: .helloAck
+        case .heartbeat: .heartbeat
+        case .error: .error
+        case .backupStart: .backupStart
+        case .backupRenew: .backupRenew
+        case .backupStop: .backupStop
+        case .backupAbort: .backupAbort
+        case .backupStatus: .backupStatus
+        case .backupState: .backupState
+        case .backupStopped: .backupStopped
+        case .backupLeaseExpired: .backupLeaseExpired
+        case .agentsList: .agentsList
+        case .agents: .agents
+        }
+    }
+
+    /// The body, for encoding.
+    var body: any WireBody {
+        switch self {
+        case .hello(let body): body
+        case .helloAck(let body): body
+        case .heartbeat, .agentsList: EmptyBody()
+        case .error(let body): body
+        case .backupStart(let body): body
+        case .backupRenew(let body): body
+        case .backupStop(let body): body
+        case .backupAbort(let body), .backupStatus(let body): body
+        case .backupState(let body): body
+        case .backupStopped(let body): body
+        case .backupLeaseExpired(let body): body
+        case .agents(let body): body
+        }
+    }
+
+    /// Decodes the body of a message of `type`; the one place a type picks a body.
+    static func decode(_ type: MessageType, body: BodyDecoder) throws(SnapfleetError) -> Message {
+        switch type {
+        case .hello: .hello(try body.decode(Hello.self))
+        case .helloAck: .helloAck(try body.decode(HelloAck.self))
+        case .heartbeat: try body.decode(EmptyBody.self).asMessage(.heartbeat)
+        case .error: .error(try body.decode(ErrorBody.self))
+        case .backupStart: .backupStart(try body.decode(BackupStart.self))
+        case .backupRenew: .backupRenew(try body.decode(BackupRenew.self))
+        case .backupStop: .backupStop(try body.decode(BackupStop.self))
+        case .backupAbort: .backupAbort(try body.decode(BackupReference.self))
+        case .backupStatus: .backupStatus(try body.decode(BackupReference.self))
+        case .backupState: .backupState(try body.decode(BackupState.self))
+        case .backupStopped: .backupStopped(try body.decode(BackupStopped.self))
+        case .backupLeaseExpired: .backupLeaseExpired(try body.decode(BackupLeaseExpired.self))
+        case .agentsList: try body.decode(EmptyBody.self).asMessage(.agentsList)
+        case .agents: .agents(try body.decode(AgentsList.self))
+        }
+    }
+}
+
+extension EmptyBody {
+    /// The body-less message this empty body belongs to.
+    fileprivate func asMessage(_ message: Message) -> Message { message }
+}

@@ -1,0 +1,79 @@
+/// Every message type of the snapfleet protocol: a closed set, dispatched on by `switch`.
+///
+/// A type name taken from a message is only ever used to pick a case here; nothing is
+/// looked up by name at run time (the SaltStack lesson in STYLE.md).
+public enum MessageType: String, Codable, Sendable, CaseIterable {
+    /// Agent → controller request: who I am and what PostgreSQL looks like.
+    case hello
+    /// Controller → agent reply to `hello`.
+    case helloAck = "hello_ack"
+    /// Either direction, notification: I am alive.
+    case heartbeat
+    /// Reply: the request failed.
+    case error
+    /// Controller → agent request: start a non-exclusive backup under a lease.
+    case backupStart = "backup_start"
+    /// Controller → agent request: extend a running backup's lease.
+    case backupRenew = "backup_renew"
+    /// Controller → agent request: stop the backup and return its label.
+    case backupStop = "backup_stop"
+    /// Controller → agent request: end the backup without a result.
+    case backupAbort = "backup_abort"
+    /// Controller → agent request: report a backup's state.
+    case backupStatus = "backup_status"
+    /// Agent → controller reply: a backup's state.
+    case backupState = "backup_state"
+    /// Agent → controller reply to `backup_stop`: the stop result.
+    case backupStopped = "backup_stopped"
+    /// Agent → controller notification: a lease ran out and the agent ended the backup.
+    case backupLeaseExpired = "backup_lease_expired"
+    /// Operator → controller request on the admin socket: list the fleet's agents.
+    case agentsList = "agents_list"
+    /// Controller → operator reply to `agents_list`.
+    case agents
+
+    /// Whether a message of this type is a request, a reply or a notification.
+    public var kind: Kind {
+        switch self {
+        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .agentsList:
+            return .request
+        case .helloAck, .error, .backupState, .backupStopped, .agents:
+            return .reply
+        case .heartbeat, .backupLeaseExpired:
+            return .notification
+        }
+    }
+
+    /// Who may send a message of this type.
+    public var sender: Sender {
+        switch self {
+        case .hello, .backupState, .backupStopped, .backupLeaseExpired: return .agent
+        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .agents:
+            return .controller
+        case .agentsList: return .operator
+        case .heartbeat, .error: return .anyone
+        }
+    }
+
+    /// The three shapes of message.
+    public enum Kind: Sendable {
+        /// Expects exactly one reply (`in_reply_to` = its id).
+        case request
+        /// Answers a request.
+        case reply
+        /// Expects no reply.
+        case notification
+    }
+
+    /// The party that may send a message.
+    public enum Sender: Sendable {
+        /// A snapfleet-agent over the CURVE connection.
+        case agent
+        /// The snapfleet-controller.
+        case controller
+        /// An operator command over the controller's admin socket.
+        case `operator`
+        /// Any party.
+        case anyone
+    }
+}

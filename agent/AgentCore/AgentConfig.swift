@@ -1,0 +1,64 @@
+import Messaging
+import SnapfleetConfig
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// The agent's configuration file (`agent.yaml`).
+public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
+    /// The controller's endpoint, `tcp://HOST:PORT`. Required.
+    public var controller: String
+    /// The controller's CURVE public key (Z85): the agent talks to nothing else. Required.
+    public var controllerPublicKey: CurvePublicKey
+    /// The agent's CURVE key file (made by `snapfleet-agent keygen`). Required.
+    public var keyFile: String
+    /// libpq conninfo for the local PostgreSQL server. Required; never logged.
+    public var postgres: Redacted<String>
+    /// The server this agent speaks for; needed only if its key is bound to several servers.
+    public var server: String?
+    /// How often PostgreSQL's facts are re-read while it is up, in seconds. Default 30.
+    public var factsIntervalSeconds: Int
+
+    /// Creates a configuration.
+    public init(
+        controller: String, controllerPublicKey: CurvePublicKey, keyFile: String, postgres: Redacted<String>,
+        server: String? = nil, factsIntervalSeconds: Int = 30
+    ) {
+        self.controller = controller
+        self.controllerPublicKey = controllerPublicKey
+        self.keyFile = keyFile
+        self.postgres = postgres
+        self.server = server
+        self.factsIntervalSeconds = factsIntervalSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case controller
+        case controllerPublicKey = "controller_public_key"
+        case keyFile = "key_file"
+        case postgres
+        case server
+        case factsIntervalSeconds = "facts_interval_seconds"
+    }
+
+    /// Decodes, filling in the documented defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        controller = try container.decode(String.self, forKey: .controller)
+        controllerPublicKey = try container.decode(CurvePublicKey.self, forKey: .controllerPublicKey)
+        keyFile = try container.decode(String.self, forKey: .keyFile)
+        postgres = try container.decode(Redacted<String>.self, forKey: .postgres)
+        server = try container.decodeIfPresent(String.self, forKey: .server)
+        factsIntervalSeconds = try container.decodeIfPresent(Int.self, forKey: .factsIntervalSeconds) ?? 30
+    }
+
+    /// Checks the endpoint, paths, the server name and ranges.
+    public func validate() throws(SnapfleetError) {
+        try ConfigCheck.tcpEndpoint(controller, key: "controller")
+        try ConfigCheck.absolutePath(keyFile, key: "key_file")
+        try ConfigCheck.range(factsIntervalSeconds, 1...3600, key: "facts_interval_seconds")
+        if let server {
+            do { try Wire.checkServerName(server) } catch { throw ConfigCheck.invalid("server", error.message) }
+        }
+        guard !postgres.value.isEmpty else { throw ConfigCheck.invalid("postgres", "must not be empty", hint: "a libpq conninfo such as 'host=/var/run/postgresql dbname=postgres'") }
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import Messaging
+import PostgresBackup
+import SnapfleetCore
+import SnapfleetProtocol
+import Synchronization
+
+/// The running agent: one CURVE connection to the controller, the hello/heartbeat link,
+/// PostgreSQL's facts, and the backup session the controller drives.
+public final class AgentService: Sendable {
+    private let config: AgentConfig
+    private let logger: Logger
+    private let context: ZMQContext
+    private let loop: MessageLoop
+    private let controller: Peer
+    private let link = Mutex(ControllerLink(now: Date()))
+    private let report: Mutex<PostgresReport>
+    private let probe: PostgresProbe
+    private let driver: BackupSessionDriver
+    private let probing = DispatchQueue(label: "snapfleet.agent.facts")
+    private let stopped = Flag()
+
+    /// Loads the key, reads PostgreSQL's facts once and connects; errors name `configPath` and the key.
+    public init(config: AgentConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
+        self.config = config
+        self.logger = logger
+        let keys: CurveKeyPair
+        do { keys = try KeyFile.read(config.keyFile) } catch {
+            throw SnapfleetError(.invalidKey, "\(configPath): key 'key_file': \(error.message)", hint: error.hint)
+        }
+        probe = PostgresProbe(conninfo: config.postgres)
+        report = Mutex(probe.report())
+        // Callbacks registered before `self` is whole reach it through this reference, set last.
+        let service = WeakReference<AgentService>()
+        driver = BackupSessionDriver(configuration: .init(conninfo: config.postgres)) { service.value?.leaseExpired($0) }
+        context = try ZMQContext()
+        loop = MessageLoop(logger: logger)
+        let socket = try Sockets.curveDealer(context, keys: keys, serverKey: config.controllerPublicKey, endpoint: config.controller)
+        controller = Peer(socket: loop.add(socket, isRouter: false) { service.value?.handle($0) }, routingID: nil)
+        service.value = self
+        loop.addTimer(every: .seconds(1)) { [weak self] in self?.tick() }
+        loop.addTimer(every: .seconds(1)) { [weak self] in self?.scheduleProbe() }
+        logger.info("agent starting", metadata: ["controller": "\(config.controller)", "agent.key": "\(keys.publicKey)"])
+        logPostgres(report.withLock { $0 })
+    }
+
+    /// Runs until `stop()`.
+    public func run() {
+        loop.start()
+        tick()  // say hello now rather than at the first timer tick
+        stopped.wait()
+    }
+
+    /// Ends any running backup (so PostgreSQL is not left in backup mode), then disconnects.
+    public func stop() async {
+        await driver.shutdown()
+        loop.stop()
+        logger.info("agent stopped")
+        stopped.raise()
+    }
+
+    // MARK: - The link to the controller
+
+    private func tick() {
+        for action in link.withLock({ $0.tick(now: Date()) }) { perform(action) }
+    }
+
+    private func perform(_ action: ControllerLink.Action) {
+        switch action {
+        case .sendHeartbeat:
+            loop.send(Envelope(.heartbeat), to: controller)
+        case .sendHello:
+            let hello = Hello(server: config.server, agentVersion: snapfleetVersion, hostname: Host.name, postgres: report.withLock { $0 })
+            loop.request(.hello(hello), to: controller, timeout: .seconds(5)) { [weak self] in self?.helloAnswered($0) }
+        }
+    }
+
+    private func helloAnswered(_ result: Result<Inbound, SnapfleetError>) {
+        let now = Date()
+        switch result {
+        case .success(let inbound):
+            guard case .helloAck(let ack) = inbound.envelope.message else { return }
+            link.withLock { $0.accepted(ack, now: now) }
+            logger.info("accepted by controller", metadata: ["server": "\(ack.server)", "controller.version": "\(ack.controllerVersion)"])
+        case .failure(let error):
+            link.withLock { $0.helloFailed(error, now: now) }
+            let level: Logger.Level = error.code == .notAuthorized ? .error : .warning
+            logger.log(level: level, "controller did not accept hello", metadata: ["error.code": "\(error.code.rawValue)", "error": "\(error)"])
+        }
+    }
+
+    private func handle(_ inbound: Inbound) {
+        link.withLock { $0.heard(now: Date()) }
+        let message = inbound.envelope.message
+        switch message {
+        case .heartbeat:
+            return
+        case .error(let body) where body.code == .helloRequired:
+            for action in link.withLock({ $0.helloRequired(now: Date()) }) { perform(action) }
+        case .error(let body):
+            logger.warning("controller reported an error", metadata: ["error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
+        case .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus:
+            answerBackupRequest(inbound)
+        default:
+            logger.warning("unexpected message from controller", metadata: ["message.type": "\(message.type.rawValue)"])
+            guard message.type.kind == .request else { return }
+            let error = SnapfleetError(.unexpectedMessage, "\(message.type.rawValue) is not a request an agent serves")
+            loop.send(.error(replyingTo: inbound.envelope.id, error), to: controller)
+        }
+    }
+
+    /// Backup calls can block for a checkpoint or for archiving: they run off the loop's thread.
+    private func answerBackupRequest(_ inbound: Inbound) {
+        let requests = BackupRequests(driver: driver)
+        Task { [loop, controller, logger] in
+            let reply = await requests.answer(inbound.envelope.message)
+            if case .error(let body) = reply {
+                logger.warning("backup request failed", metadata: ["message.type": "\(inbound.envelope.message.type.rawValue)", "error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
+            }
+            loop.send(.reply(to: inbound.envelope.id, reply), to: controller)
+        }
+    }
+
+    private func leaseExpired(_ backupID: String) {
+        logger.warning("backup lease expired: backup ended", metadata: ["backup.id": "\(backupID)"])
+        let notice = BackupLeaseExpired(backupID: backupID, endedAt: Timestamp.rfc3339(Date()))
+        loop.send(Envelope(.backupLeaseExpired(notice)), to: controller)
+    }
+
+    // MARK: - PostgreSQL's facts
+
+    private let lastProbe = Mutex(Date())
+
+    /// Re-reads the facts every `facts_interval_seconds` while PostgreSQL is up, every 5 s while
+    /// it is down, on a queue of its own (connecting may block for seconds).
+    private func scheduleProbe() {
+        let available = report.withLock { $0.available }
+        let interval = available ? TimeInterval(config.factsIntervalSeconds) : 5
+        let due = lastProbe.withLock { last in
+            guard Date().timeIntervalSince(last) >= interval else { return false }
+            last = Date()
+            return true
+        }
+        guard due else { return }
+        probing.async { [weak self] in self?.probeNow() }
+    }
+
+    private func probeNow() {
+        let fresh = probe.report()
+        let changed = report.withLock { current in
+            defer { current = fresh }
+            return current != fresh
+        }
+        guard changed else { return }
+        logPostgres(fresh)
+        for action in link.withLock({ $0.factsChanged() }) { perform(action) }
+    }
+
+    private func logPostgres(_ report: PostgresReport) {
+        if let facts = report.facts {
+            logger.info("postgres reachable", metadata: ["pg.version": "\(facts.serverVersionNum)", "pg.system_identifier": "\(facts.systemIdentifier)", "pg.data_directory": "\(facts.dataDirectory)"])
+        } else {
+            logger.warning("postgres unreachable", metadata: ["error": "\(report.error ?? "unknown")"])
+        }
+    }
+}
+
+/// A weak reference filled in once, at the end of an initializer, and only read afterwards.
+private final class WeakReference<Value: AnyObject & Sendable>: @unchecked Sendable {
+    // Written once before the loop or the driver can call back (init), then only read.
+    weak var value: Value?
+}
+
+/// This host's name.
+enum Host {
+    /// `gethostname()`, or "unknown".
+    static var name: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown" }
+        return String(cString: buffer)
+    }
+}

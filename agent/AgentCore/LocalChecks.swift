@@ -1,0 +1,95 @@
+import Foundation
+import HostInspection
+import PostgresBackup
+import SnapfleetCore
+
+/// One line of `snapfleet-agent check`.
+public struct CheckResult: Sendable, Equatable {
+    /// What was checked.
+    public var name: String
+    /// Whether it passed.
+    public var passed: Bool
+    /// What was found.
+    public var detail: String
+    /// What to do about a failure.
+    public var hint: String?
+
+    /// `OK      name: detail` or `FAILED  name: detail (hint: …)`.
+    public var line: String {
+        let status = passed ? "OK    " : "FAILED"
+        return "\(status)  \(name): \(detail)" + (hint.map { " (hint: \($0))" } ?? "")
+    }
+}
+
+/// The agent's local pre-flight checks: PostgreSQL, its version, and every directory it
+/// keeps data in — readable, and on a block device this host can name.
+public struct LocalChecks: Sendable {
+    private let probe: PostgresProbe
+    private let mapper: @Sendable () throws -> DiskMapper
+
+    /// Checks for the PostgreSQL at `conninfo`, mapping paths with `mapper` (the live host by default).
+    public init(conninfo: Redacted<String>, mapper: @escaping @Sendable () throws -> DiskMapper = { try DiskMapper.current() }) {
+        probe = PostgresProbe(conninfo: conninfo)
+        self.mapper = mapper
+    }
+
+    /// Runs every check; later checks are skipped (not failed) when PostgreSQL cannot be read.
+    public func run() -> [CheckResult] {
+        let facts: ServerFacts
+        do { facts = try probe.facts() } catch {
+            return [CheckResult(name: "postgres reachable", passed: false, detail: error.message, hint: error.hint ?? "check 'postgres' in the agent configuration")]
+        }
+        var results = [
+            CheckResult(name: "postgres reachable", passed: true, detail: "\(facts.version), system identifier \(facts.systemIdentifier)"),
+            versionCheck(facts),
+        ]
+        let mapping = Result { try mapper() }
+        for (name, path) in directories(of: facts) {
+            results.append(readable(name, path))
+            results.append(placement(name, path, mapping))
+        }
+        return results
+    }
+
+    private func versionCheck(_ facts: ServerFacts) -> CheckResult {
+        do {
+            try facts.checkSupported()
+            return CheckResult(name: "postgres version supported", passed: true, detail: "\(facts.versionNumber)")
+        } catch {
+            let failure = error as? SnapfleetError
+            return CheckResult(name: "postgres version supported", passed: false, detail: failure?.message ?? "\(facts.versionNumber)", hint: failure?.hint)
+        }
+    }
+
+    /// The data directory, each tablespace, and `pg_wal` when it lives elsewhere.
+    private func directories(of facts: ServerFacts) -> [(String, String)] {
+        var directories = [("data directory", facts.dataDirectory)]
+        directories += facts.tablespaces.map { ("tablespace \($0.name)", $0.location) }
+        if let wal = facts.walDirectory, !wal.hasPrefix(facts.dataDirectory + "/") {
+            directories.append(("pg_wal", wal))
+        }
+        return directories
+    }
+
+    private func readable(_ name: String, _ path: String) -> CheckResult {
+        guard access(path, R_OK | X_OK) == 0 else {
+            let reason = String(cString: strerror(errno)).lowercased()
+            return CheckResult(name: "\(name) readable", passed: false, detail: "\(path): \(reason)", hint: "run the agent as the PostgreSQL user")
+        }
+        return CheckResult(name: "\(name) readable", passed: true, detail: path)
+    }
+
+    private func placement(_ name: String, _ path: String, _ mapping: Result<DiskMapper, any Error>) -> CheckResult {
+        let check = "\(name) on a block device"
+        do {
+            let placement = try mapping.get().placement(of: path)
+            guard let device = placement.device else {
+                return CheckResult(name: check, passed: false, detail: "\(path) is on \(placement.mount.fsType) at \(placement.mount.mountPoint), not a disk", hint: "snapshots can only capture data on attached disks")
+            }
+            let extra = device.serial.map { ", serial \($0)" } ?? device.loopBackingFile.map { ", backed by \($0)" } ?? ""
+            return CheckResult(name: check, passed: true, detail: "\(device.devicePath) (\(device.majorMinor)\(extra)) mounted at \(placement.mount.mountPoint) with \(placement.mount.findmntOptions)")
+        } catch {
+            return CheckResult(name: check, passed: false, detail: (error as? SnapfleetError)?.message ?? "\(error)")
+        }
+    }
+}

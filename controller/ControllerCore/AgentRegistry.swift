@@ -1,0 +1,110 @@
+import Foundation
+import Messaging
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// Which agent is connected for which server, and what it last reported.
+///
+/// A value type with no I/O: the controller feeds it hellos, heartbeats and the clock.
+/// Identity comes only from the authenticated key ZAP attached to the connection; the
+/// server named in a hello is checked against that key's bindings.
+public struct AgentRegistry: Sendable {
+    /// Key → the servers it may speak for.
+    private let bindings: [CurvePublicKey: Set<String>]
+    /// Every configured server name.
+    private let servers: [String]
+    /// How long an agent may stay silent before it counts as disconnected.
+    private let silenceLimit: TimeInterval
+    private var sessions: [String: AgentSession] = [:]
+
+    /// Creates an empty registry for a configured fleet.
+    public init(bindings: [CurvePublicKey: Set<String>], silenceLimit: TimeInterval) {
+        self.bindings = bindings
+        self.servers = bindings.values.flatMap { $0 }.sorted()
+        self.silenceLimit = silenceLimit
+    }
+
+    /// Accepts a hello if `key` may speak for the server it names (or for exactly one server,
+    /// when it names none); returns that server.
+    public mutating func hello(_ hello: Hello, from peer: Peer, key: String?, now: Date) throws(SnapfleetError) -> String {
+        let server = try authorize(hello.server, key: key)
+        let since = sessions[server].flatMap { $0.peer == peer ? $0.connectedSince : nil } ?? now
+        sessions[server] = AgentSession(peer: peer, hello: hello, connectedSince: since, lastSeen: now, connected: true)
+        return server
+    }
+
+    /// The server a key may speak for, or why not.
+    private func authorize(_ claimed: String?, key: String?) throws(SnapfleetError) -> String {
+        guard let key, let publicKey = try? CurvePublicKey(z85: key), let allowed = bindings[publicKey] else {
+            throw SnapfleetError(.notAuthorized, "connection has no authorized agent key")
+        }
+        if let claimed {
+            guard allowed.contains(claimed) else {
+                throw SnapfleetError(.notAuthorized, "this agent's key may not speak for server '\(claimed)'",
+                                     hint: "bind the key to '\(claimed)' in the controller configuration")
+            }
+            return claimed
+        }
+        guard allowed.count == 1, let only = allowed.first else {
+            throw SnapfleetError(.notAuthorized, "this agent's key is bound to several servers (\(allowed.sorted().joined(separator: ", ")))",
+                                 hint: "set 'server' in the agent configuration")
+        }
+        return only
+    }
+
+    /// Records that `peer` was heard from; returns its server, or nil if it never said hello
+    /// on this connection (it must, before anything else).
+    public mutating func touch(_ peer: Peer, now: Date) -> String? {
+        guard let server = server(of: peer) else { return nil }
+        sessions[server]?.lastSeen = now
+        sessions[server]?.connected = true
+        return server
+    }
+
+    /// The server a connected peer speaks for.
+    public func server(of peer: Peer) -> String? {
+        sessions.first { $0.value.peer == peer && $0.value.connected }?.key
+    }
+
+    /// The connection of a server's agent, if it is connected.
+    public func peer(of server: String) -> Peer? {
+        sessions[server].flatMap { $0.connected ? $0.peer : nil }
+    }
+
+    /// The peers of every connected agent.
+    public var connectedPeers: [Peer] { sessions.values.filter(\.connected).map(\.peer) }
+
+    /// Marks agents silent for longer than the limit as disconnected; returns their servers.
+    public mutating func expireSilent(now: Date) -> [String] {
+        let silent = sessions.filter { $0.value.connected && now.timeIntervalSince($0.value.lastSeen) > silenceLimit }.map(\.key)
+        for server in silent { sessions[server]?.connected = false }
+        return silent.sorted()
+    }
+
+    /// One entry per configured server, sorted by name.
+    public func list() -> [AgentInfo] {
+        servers.map { server in
+            guard let session = sessions[server] else { return AgentInfo(server: server, connected: false) }
+            return session.info(server: server)
+        }
+    }
+}
+
+/// What the registry keeps per server.
+struct AgentSession: Sendable {
+    var peer: Peer
+    var hello: Hello
+    var connectedSince: Date
+    var lastSeen: Date
+    var connected: Bool
+
+    func info(server: String) -> AgentInfo {
+        let facts = hello.postgres.facts
+        return AgentInfo(
+            server: server, connected: connected, agentVersion: hello.agentVersion, hostname: hello.hostname,
+            postgresAvailable: hello.postgres.available, postgresError: hello.postgres.error,
+            pgVersionNum: facts?.serverVersionNum, pgVersion: facts?.serverVersion,
+            systemIdentifier: facts?.systemIdentifier, dataDirectory: facts?.dataDirectory,
+            connectedSince: Timestamp.rfc3339(connectedSince), lastHeartbeat: Timestamp.rfc3339(lastSeen))
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import Messaging
+import SnapfleetCore
+import SnapfleetProtocol
+import Synchronization
+
+/// The running controller: the agents' CURVE socket, the admin socket, the registry.
+public final class ControllerService: Sendable {
+    private let config: ControllerConfig
+    private let logger: Logger
+    private let context: ZMQContext
+    private let zap: ZAPHandler
+    private let loop: MessageLoop
+    private let registry: Mutex<AgentRegistry>
+    private let stopped = Flag()
+
+    /// Loads the key, starts ZAP, binds both sockets; errors name `configPath` and the key at fault.
+    public init(config: ControllerConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
+        self.config = config
+        self.logger = logger
+        let keys: CurveKeyPair
+        do { keys = try KeyFile.read(config.keyFile) } catch {
+            throw SnapfleetError(.invalidKey, "\(configPath): key 'key_file': \(error.message)", hint: error.hint)
+        }
+        let bindings = config.serversByKey
+        let interval = TimeInterval(config.heartbeatIntervalMs) / 1000
+        registry = Mutex(AgentRegistry(bindings: bindings, silenceLimit: 3 * interval))
+        context = try ZMQContext()
+        zap = try ZAPHandler(context: context, logger: logger) { bindings[$0] != nil }
+        loop = MessageLoop(logger: logger)
+        let agents = try Sockets.curveRouter(context, keys: keys, endpoint: config.listen, zapHandler: zap)
+        let admin: ZMQSocket
+        do { admin = try Self.adminSocket(context, path: config.adminSocket) } catch {
+            throw SnapfleetError(error.code, "\(configPath): key 'admin_socket': \(error.message)", hint: error.hint)
+        }
+        _ = loop.add(agents, isRouter: true) { [weak self] in self?.handleAgent($0) }
+        _ = loop.add(admin, isRouter: true) { [weak self] in self?.handleAdmin($0) }
+        loop.addTimer(every: .milliseconds(config.heartbeatIntervalMs)) { [weak self] in self?.heartbeat() }
+        logger.info("controller listening", metadata: [
+            "listen": "\(config.listen)", "admin_socket": "\(config.adminSocket)", "controller.key": "\(keys.publicKey)",
+            "servers": "\(config.servers.keys.sorted().joined(separator: ","))",
+        ])
+    }
+
+    /// Creates the admin socket's directory (0700) if needed, then binds the socket (0600).
+    private static func adminSocket(_ context: ZMQContext, path: String) throws(SnapfleetError) -> ZMQSocket {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw SnapfleetError(.ioError, "cannot create directory \(directory)")
+            }
+        }
+        return try Sockets.localRouter(context, path: path)
+    }
+
+    /// Runs until `stop()`.
+    public func run() {
+        loop.start()
+        stopped.wait()
+    }
+
+    /// Stops serving, closes the sockets and removes the admin socket file.
+    public func stop() {
+        loop.stop()
+        zap.stop()
+        unlink(config.adminSocket)
+        logger.info("controller stopped")
+        stopped.raise()
+    }
+
+    /// Sends a request to a server's agent and waits for the reply.
+    public func request(_ message: Message, server: String, timeout: Duration) async throws(SnapfleetError) -> Inbound {
+        guard let peer = registry.withLock({ $0.peer(of: server) }) else {
+            throw SnapfleetError(.agentNotConnected, "no agent is connected for server '\(server)'", retryable: true)
+        }
+        return try await loop.request(message, to: peer, timeout: timeout)
+    }
+
+    // MARK: - Agents
+
+    private func handleAgent(_ inbound: Inbound) {
+        let message = inbound.envelope.message
+        if case .hello(let hello) = message { return accept(hello, inbound) }
+        guard let server = registry.withLock({ $0.touch(inbound.peer, now: Date()) }) else {
+            return refuseUnknownPeer(inbound)
+        }
+        switch message {
+        case .heartbeat:
+            break
+        case .backupLeaseExpired(let notice):
+            logger.warning("agent ended a backup whose lease expired", metadata: ["server": "\(server)", "backup.id": "\(notice.backupID)"])
+        case .error(let body):
+            logger.warning("agent reported an error", metadata: ["server": "\(server)", "error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
+        default:
+            refuse(inbound, SnapfleetError(.unexpectedMessage, "\(message.type.rawValue) is not a message an agent may send"))
+        }
+    }
+
+    private func accept(_ hello: Hello, _ inbound: Inbound) {
+        do {
+            let server = try registry.withLock { registry throws(SnapfleetError) in
+                try registry.hello(hello, from: inbound.peer, key: inbound.userID, now: Date())
+            }
+            logger.info("agent connected", metadata: agentMetadata(server: server, hello: hello))
+            let ack = HelloAck(server: server, controllerVersion: snapfleetVersion, heartbeatIntervalMs: config.heartbeatIntervalMs)
+            loop.send(.reply(to: inbound.envelope.id, .helloAck(ack)), to: inbound.peer)
+        } catch {
+            logger.warning("agent refused", metadata: ["agent.key": "\(inbound.userID ?? "-")", "server": "\(hello.server ?? "-")", "error": "\(error)"])
+            loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
+        }
+    }
+
+    private func agentMetadata(server: String, hello: Hello) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["server": "\(server)", "agent.version": "\(hello.agentVersion)", "agent.host": "\(hello.hostname)"]
+        if let facts = hello.postgres.facts {
+            metadata["pg.version"] = "\(facts.serverVersionNum)"
+            metadata["pg.system_identifier"] = "\(facts.systemIdentifier)"
+        } else {
+            metadata["pg.error"] = "\(hello.postgres.error ?? "unknown")"
+        }
+        return metadata
+    }
+
+    /// A connection that has not said hello gets `hello_required` (as a reply to a request,
+    /// or unsolicited for a notification, which makes the agent say hello again).
+    private func refuseUnknownPeer(_ inbound: Inbound) {
+        let error = SnapfleetError(.helloRequired, "say hello first", retryable: true)
+        let replyID = inbound.envelope.message.type.kind == .request ? inbound.envelope.id : nil
+        loop.send(.error(replyingTo: replyID, error), to: inbound.peer)
+    }
+
+    private func refuse(_ inbound: Inbound, _ error: SnapfleetError) {
+        logger.warning("message refused", metadata: ["message.type": "\(inbound.envelope.message.type.rawValue)", "error": "\(error)"])
+        guard inbound.envelope.message.type.kind == .request else { return }
+        loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
+    }
+
+    private func heartbeat() {
+        let (peers, silent) = registry.withLock { registry in
+            (registry.connectedPeers, registry.expireSilent(now: Date()))
+        }
+        for server in silent { logger.warning("agent went silent", metadata: ["server": "\(server)"]) }
+        for peer in peers { loop.send(Envelope(.heartbeat), to: peer) }
+    }
+
+    // MARK: - Operators
+
+    private func handleAdmin(_ inbound: Inbound) {
+        switch inbound.envelope.message {
+        case .agentsList:
+            let agents = registry.withLock { $0.list() }
+            loop.send(.reply(to: inbound.envelope.id, .agents(AgentsList(agents: agents))), to: inbound.peer)
+        default:
+            refuse(inbound, SnapfleetError(.unexpectedMessage, "\(inbound.envelope.message.type.rawValue) is not an operator request"))
+        }
+    }
+}
