@@ -79,15 +79,24 @@ let package = Package(
 
         .testTarget(name: "SnapfleetCoreTests", dependencies: ["SnapfleetCore"]),
         .testTarget(name: "SnapfleetProtocolTests", dependencies: ["SnapfleetProtocol", "SnapfleetCore"]),
-        .testTarget(name: "SnapfleetConfigTests", dependencies: ["SnapfleetConfig"]),
-        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"]),
+        .testTarget(name: "SnapfleetConfigTests", dependencies: ["SnapfleetConfig", "SnapfleetCore"]),
+        .testTarget(
+            name: "MessagingTests",
+            dependencies: ["Messaging", "SnapfleetProtocol", "SnapfleetCore", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "PostgresBackupTests", dependencies: ["PostgresBackup", "TestSupport"]),
         .testTarget(name: "HostInspectionTests", dependencies: ["HostInspection", "TestSupport"]),
         .testTarget(name: "DigestsTests", dependencies: ["Digests"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "TestSupport"]),
-        .testTarget(name: "ControllerCoreTests", dependencies: ["ControllerCore", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SnapfleetProtocol", "Messaging", "TestSupport"]),
+        .testTarget(
+            name: "AgentCoreTests",
+            dependencies: ["AgentCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ControllerCoreTests",
+            dependencies: ["ControllerCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "TestSupport"]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["SnapfleetCore", "SnapfleetProtocol", "Messaging", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

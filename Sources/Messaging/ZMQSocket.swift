@@ -115,6 +115,11 @@ public final class ZMQSocket {
         return ReceivedMessage(frames: frames, userID: userID, tooManyFrames: true)
     }
 
+    /// Waits up to `timeoutMs` for a message to arrive; returns whether one is waiting.
+    public func waitReadable(timeoutMs: Int) -> Bool {
+        Poller.wait(for: [self], timeoutMs: timeoutMs).first ?? false
+    }
+
     /// Closes the socket now (it is also closed when released).
     public func close() {
         guard !closed else { return }

@@ -69,4 +69,29 @@ public enum UnknownKeys {
             return []
         }
     }
+
+    /// The value at a dotted path produced by `paths` (nil if there is none).
+    public static func value(at path: String, in document: JSONValue, prefix: String = "") -> JSONValue? {
+        var remainder = Substring(path)
+        if !prefix.isEmpty {
+            guard remainder.hasPrefix(prefix) else { return nil }
+            remainder = remainder.dropFirst(prefix.count)
+        }
+        var node = document
+        while !remainder.isEmpty {
+            if remainder.hasPrefix(".") { remainder = remainder.dropFirst() }
+            if remainder.hasPrefix("["), let close = remainder.firstIndex(of: "]"),
+                let index = Int(remainder[remainder.index(after: remainder.startIndex)..<close]) {
+                guard case .array(let items) = node, index < items.count else { return nil }
+                node = items[index]
+                remainder = remainder[remainder.index(after: close)...]
+                continue
+            }
+            let end = remainder.firstIndex { $0 == "." || $0 == "[" } ?? remainder.endIndex
+            guard case .object(let fields) = node, let next = fields[String(remainder[..<end])] else { return nil }
+            node = next
+            remainder = remainder[end...]
+        }
+        return node
+    }
 }

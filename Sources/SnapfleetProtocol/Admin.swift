@@ -8,6 +8,11 @@ public struct AgentsList: WireBody {
     /// Creates the list.
     public init(agents: [AgentInfo]) { self.agents = agents }
 
+    /// Checks every entry.
+    public func validate() throws(SnapfleetError) {
+        for agent in agents { try agent.validate() }
+    }
+
     enum CodingKeys: String, CodingKey {
         case agents
     }
@@ -72,5 +77,16 @@ public struct AgentInfo: WireBody {
         case dataDirectory = "data_directory"
         case connectedSince = "connected_since"
         case lastHeartbeat = "last_heartbeat"
+    }
+
+    /// Checks the name and bounds every text.
+    public func validate() throws(SnapfleetError) {
+        try Wire.checkServerName(server)
+        let texts: [(String?, String)] = [
+            (agentVersion, "agent_version"), (hostname, "hostname"), (postgresError, "postgres_error"), (pgVersion, "pg_version"),
+            (systemIdentifier, "system_identifier"), (dataDirectory, "data_directory"), (connectedSince, "connected_since"),
+            (lastHeartbeat, "last_heartbeat"),
+        ]
+        for case (let text?, let field) in texts { try Wire.checkText(text, field: field) }
     }
 }

@@ -63,6 +63,7 @@ public struct HelloAck: WireBody {
     /// Checks the name and the interval.
     public func validate() throws(SnapfleetError) {
         try Wire.checkServerName(server)
+        try Wire.checkText(controllerVersion, field: "controller_version", maxLength: 64)
         try Wire.checkRange(heartbeatIntervalMs, 100...600_000, field: "heartbeat_interval_ms")
     }
 }

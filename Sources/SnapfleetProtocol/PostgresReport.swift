@@ -103,7 +103,7 @@ public struct PostgresFacts: WireBody {
     public func validate() throws(SnapfleetError) {
         try Wire.checkRange(serverVersionNum, 90_000...999_999, field: "server_version_num")
         try Wire.checkText(serverVersion, field: "server_version", maxLength: 256)
-        guard !systemIdentifier.isEmpty, systemIdentifier.count <= 20, systemIdentifier.allSatisfy(\.isASCIIDigit) else {
+        guard systemIdentifier.utf8.allSatisfy(Wire.isDigitByte), UInt64(systemIdentifier) != nil else {
             throw SnapfleetError(.invalidBody, "system_identifier must be a decimal number")
         }
         try Wire.checkPath(dataDirectory, field: "data_directory")
@@ -143,12 +143,3 @@ public struct Tablespace: WireBody {
     }
 }
 
-extension Character {
-    /// Whether this is one of `0`–`9`.
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
-}
-
-extension Character {
-    /// Whether this is one of `0`–`9`, `a`–`f`, `A`–`F` (Character.isHexDigit also accepts full-width forms).
-    var isASCIIHexDigit: Bool { isASCIIDigit || ("a"..."f").contains(self) || ("A"..."F").contains(self) }
-}

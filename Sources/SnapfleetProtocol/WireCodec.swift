@@ -28,13 +28,14 @@ public enum WireCodec {
         let fields = try envelopeFields(data)
         let id = try messageID(fields["id"])
         do {
+            try rejectUnknownEnvelopeKeys(fields)
             return try decodeEnvelope(data, fields: fields, id: id)
         } catch {
             throw InboundError(error, requestID: id)
         }
     }
 
-    /// The top-level object of a frame, with only envelope keys.
+    /// The top-level object of a frame.
     private static func envelopeFields(_ data: Data) throws(InboundError) -> [String: JSONValue] {
         let document: JSONValue
         do {
@@ -43,10 +44,14 @@ public enum WireCodec {
             throw malformed("frame is not valid JSON")
         }
         guard case .object(let fields) = document else { throw malformed("envelope must be a JSON object") }
-        if let unknown = fields.keys.sorted().first(where: { !envelopeKeys.contains($0) }) {
-            throw malformed("unknown envelope key '\(unknown)'")
-        }
         return fields
+    }
+
+    /// Checked after the id is read, so the refusal can name the request it answers.
+    private static func rejectUnknownEnvelopeKeys(_ fields: [String: JSONValue]) throws(SnapfleetError) {
+        if let unknown = fields.keys.sorted().first(where: { !envelopeKeys.contains($0) }) {
+            throw SnapfleetError(.malformedMessage, "unknown envelope key '\(Wire.sanitized(unknown, maxLength: 64))'")
+        }
     }
 
     /// The message id, required before anything can be answered.
@@ -122,7 +127,12 @@ struct BodyDecoder {
         }
         let reencoded = (try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))) ?? .null
         if let unknown = UnknownKeys.paths(input: body, reencoded: reencoded, prefix: "body").first {
-            throw SnapfleetError(.invalidBody, "unknown key '\(Wire.sanitized(unknown, maxLength: 256))'")
+            let path = Wire.sanitized(unknown, maxLength: 256)
+            // A known optional key sent as null also fails the round trip: say so rather than "unknown".
+            if UnknownKeys.value(at: unknown, in: body, prefix: "body") == .null {
+                throw SnapfleetError(.invalidBody, "'\(path)' must not be null (leave the key out instead)")
+            }
+            throw SnapfleetError(.invalidBody, "unknown key '\(path)'")
         }
         try value.validate()
         return value

@@ -11,6 +11,14 @@ public enum Wire {
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
     }
 
+    /// Whether the byte is one of `0`–`9`.
+    public static func isDigitByte(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    /// Whether the byte is one of `0`–`9`, `A`–`F`, `a`–`f`.
+    public static func isHexByte(_ byte: UInt8) -> Bool {
+        isDigitByte(byte) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+    }
+
     /// A server name: 1–64 characters of `[A-Za-z0-9_.-]`, starting with a letter or digit.
     public static func checkServerName(_ name: String, field: String = "server") throws(SnapfleetError) {
         let bytes = Array(name.utf8)
@@ -25,7 +33,7 @@ public enum Wire {
     public static func checkBackupID(_ id: String) throws(SnapfleetError) {
         let bytes = Array(id.utf8)
         let digits = bytes.enumerated().allSatisfy { index, byte in
-            index == 8 ? byte == UInt8(ascii: "T") : (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            index == 8 ? byte == UInt8(ascii: "T") : isDigitByte(byte)
         }
         guard bytes.count == 15, digits else {
             throw SnapfleetError(.invalidBody, "backup_id must have the form YYYYMMDDTHHMMSS")
@@ -69,16 +77,17 @@ public enum Wire {
 
     /// An LSN in PostgreSQL's `X/X` form (1–8 hex digits on each side).
     public static func checkLSN(_ lsn: String, field: String) throws(SnapfleetError) {
-        let parts = lsn.split(separator: "/", omittingEmptySubsequences: false)
+        // Bytes, not Characters: a digit followed by a combining mark is one Character.
+        let parts = lsn.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         let valid = parts.count == 2 && parts.allSatisfy { part in
-            (1...8).contains(part.count) && part.allSatisfy(\.isASCIIHexDigit)
+            (1...8).contains(part.count) && part.allSatisfy(isHexByte)
         }
         guard valid else { throw SnapfleetError(.invalidBody, "\(field) must be an LSN like 0/3000028") }
     }
 
     /// A WAL segment name: 24 upper-case hex digits.
     public static func checkWALFileName(_ name: String, field: String) throws(SnapfleetError) {
-        let valid = name.utf8.count == 24 && name.allSatisfy { $0.isASCIIHexDigit && !$0.isLowercase }
+        let valid = name.utf8.count == 24 && name.utf8.allSatisfy { isDigitByte($0) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }
         guard valid else { throw SnapfleetError(.invalidBody, "\(field) must be a 24-digit WAL file name") }
     }
 }

@@ -10,6 +10,10 @@ struct ServerFactsTests {
     func dedicatedCluster() throws {
         let scratch = try TemporaryDirectory(prefix: "facts")
         let walDirectory = scratch.file("wal")
+        // initdb (as postgres) cannot create it in a directory root owns, but accepts an empty one.
+        try FileManager.default.createDirectory(
+            atPath: walDirectory, withIntermediateDirectories: false,
+            attributes: [.ownerAccountName: "postgres", .groupOwnerAccountName: "postgres", .posixPermissions: 0o700])
         let cluster = try PostgresCluster(initdbArguments: ["--waldir=\(walDirectory)", "--wal-segsize=1"])
         let tablespaceDirectory = try cluster.makePostgresDirectory("tablespace one")
         try cluster.psql("CREATE TABLESPACE ts_one LOCATION '\(tablespaceDirectory)'")

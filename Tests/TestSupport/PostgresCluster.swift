@@ -7,6 +7,12 @@ import Synchronization
 /// `initdb` refuses to run as root, so every server-side command runs through
 /// `runuser -u postgres`; the test process (root) connects as `user=postgres` with the trust
 /// authentication that `initdb -A trust` sets up.
+///
+/// Programs are run with `ChildProcess` rather than `Shell.run`: `Foundation.Process` and the
+/// stderr reader of `Shell.run` need a thread of Dispatch's global pool to notice the child's
+/// exit, and that pool is also Swift's cooperative pool, one thread per core. With two cores,
+/// two parallel tests blocked in `Shell.run` (or one blocked on `shared()` while another runs
+/// `initdb`) leave no thread to finish either, and the test process hangs.
 public final class PostgresCluster: Sendable {
     /// Where the PostgreSQL programs are (`SNAPFLEET_PG_BIN` overrides the PostgreSQL 15 default).
     public static let binDirectory =
@@ -105,12 +111,12 @@ public final class PostgresCluster: Sendable {
             "\(Self.binDirectory)/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
             "-h", socketDirectory, "-p", String(port), "-U", "postgres", "-d", "postgres", "-c", sql,
         ]
-        return try Shell.check(arguments).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try ChildProcess.check(arguments).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// `pg_controldata` as a dictionary (`"Database system identifier"` → `"7301…"`).
     public func controlData() throws -> [String: String] {
-        let output = try Shell.check(["\(Self.binDirectory)/pg_controldata", "-D", dataDirectory])
+        let output = try ChildProcess.check(["\(Self.binDirectory)/pg_controldata", "-D", dataDirectory])
         var fields: [String: String] = [:]
         for line in output.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
@@ -200,7 +206,7 @@ public final class PostgresCluster: Sendable {
         var command = arguments
         command[0] = "\(Self.binDirectory)/\(arguments[0])"
         let full = ["runuser", "-u", "postgres", "--"] + command
-        let output = try Shell.run(full, currentDirectory: directory.path)
+        let output = try ChildProcess.run(full, currentDirectory: directory.path)
         guard output.status == 0 else {
             var failed = output
             failed.stderr += "\n--- server log ---\n" + logTail()
@@ -210,10 +216,14 @@ public final class PostgresCluster: Sendable {
     }
 
     /// Creates a directory (with parents) owned by `postgres` with `mode`.
-    private func makeDirectory(at path: String, mode: Int) throws {
+    private func makeDirectory(at path: String, mode: mode_t) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try Shell.check(["chown", "postgres:postgres", path])
-        try Shell.check(["chmod", String(mode, radix: 8), path])
+        guard let user = getpwnam("postgres") else {
+            throw CommandFailed(command: ["getpwnam", "postgres"], output: ProcessOutput(status: 1, stdout: "", stderr: "no postgres user"))
+        }
+        guard chown(path, user.pointee.pw_uid, user.pointee.pw_gid) == 0, chmod(path, mode) == 0 else {
+            throw CommandFailed(command: ["chown", path], output: ProcessOutput(status: errno, stdout: "", stderr: String(cString: strerror(errno))))
+        }
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0 and ask which one).
@@ -233,5 +243,101 @@ public final class PostgresCluster: Sendable {
         }
         guard bound else { throw CommandFailed(command: ["bind"], output: ProcessOutput(status: errno, stdout: "", stderr: "bind to 127.0.0.1:0 failed")) }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Runs a program and collects its output using only `posix_spawn`, `poll` and `waitpid`, so a
+/// caller blocked on it never waits for a Dispatch or Swift-concurrency thread (see `PostgresCluster`).
+enum ChildProcess {
+    /// Runs `arguments[0]` (looked up in PATH) with standard input from /dev/null and waits.
+    ///
+    /// The child gets no other descriptor of this process: a server started through `pg_ctl`
+    /// must not keep a test's pipes open.
+    static func run(_ arguments: [String], currentDirectory: String? = nil) throws -> ProcessOutput {
+        // `env -C` changes directory in the child (posix_spawn_file_actions_addchdir_np is not
+        // visible to Swift's Glibc module).
+        let command = currentDirectory.map { ["env", "-C", $0] + arguments } ?? arguments
+        let output = try makePipe(command)
+        let errors = try makePipe(command)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, errors.write, 2)
+        for descriptor in openDescriptors() where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
+        let argv = command.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawnp(&pid, command[0], &actions, nil, argv, environ)
+        close(output.write)
+        close(errors.write)
+        guard spawned == 0 else {
+            close(output.read)
+            close(errors.read)
+            throw failure(command, "posix_spawnp: \(String(cString: strerror(spawned)))")
+        }
+        let (stdout, stderr) = readToEnd(output.read, errors.read)
+        return ProcessOutput(status: wait(for: pid), stdout: stdout, stderr: stderr)
+    }
+
+    /// A pipe whose ends are closed on exec, so other threads' children do not inherit them.
+    private static func makePipe(_ command: [String]) throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw failure(command, "pipe: \(String(cString: strerror(errno)))") }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        return (ends[0], ends[1])
+    }
+
+    /// This process's open descriptors, which the child must not inherit (closefrom is not
+    /// visible to Swift either); descriptors without close-on-exec would otherwise leak into a
+    /// server started through `pg_ctl` and keep another test's pipes open forever.
+    private static func openDescriptors() -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap { Int32($0) }
+    }
+
+    /// Runs a program and throws `CommandFailed` unless it exits 0; returns its standard output.
+    static func check(_ arguments: [String]) throws -> String {
+        let output = try run(arguments)
+        guard output.status == 0 else { throw CommandFailed(command: arguments, output: output) }
+        return output.stdout
+    }
+
+    /// Reads both pipes until both are closed (one at a time could block on a full other pipe).
+    private static func readToEnd(_ first: Int32, _ second: Int32) -> (String, String) {
+        var descriptors = [pollfd(fd: first, events: Int16(POLLIN), revents: 0), pollfd(fd: second, events: Int16(POLLIN), revents: 0)]
+        var data: [[UInt8]] = [[], []]
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while descriptors.contains(where: { $0.fd >= 0 }) {
+            guard poll(&descriptors, 2, -1) >= 0 || errno == EINTR else { break }
+            for index in 0..<2 where descriptors[index].fd >= 0 && descriptors[index].revents != 0 {
+                let count = read(descriptors[index].fd, &buffer, buffer.count)
+                if count > 0 {
+                    data[index] += buffer[0..<count]
+                } else if count == 0 || errno != EINTR {
+                    close(descriptors[index].fd)
+                    descriptors[index].fd = -1
+                }
+            }
+        }
+        return (String(decoding: data[0], as: UTF8.self), String(decoding: data[1], as: UTF8.self))
+    }
+
+    /// The exit status, or 128 + the signal that ended the child.
+    private static func wait(for pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { return -1 }
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+
+    private static func failure(_ arguments: [String], _ what: String) -> CommandFailed {
+        CommandFailed(command: arguments, output: ProcessOutput(status: -1, stdout: "", stderr: what))
     }
 }

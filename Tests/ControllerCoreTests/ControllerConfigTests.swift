@@ -1,0 +1,144 @@
+import ControllerCore
+import Messaging
+import SnapfleetConfig
+import SnapfleetCore
+import Testing
+
+@Suite("ControllerConfig: documented defaults, and errors that name the key")
+struct ControllerConfigTests {
+    let file = "/etc/snapfleet/controller.yaml"
+    let agentKey = "HelloWorldHelloWorldHelloWorldHelloWorld"
+
+    func decode(_ yaml: String) throws(SnapfleetError) -> ControllerConfig {
+        try ConfigLoader.decode(ControllerConfig.self, yaml: yaml, path: file)
+    }
+
+    /// A minimal file: the key file and one server.
+    var minimal: String {
+        """
+        key_file: /etc/snapfleet/controller.key
+        servers:
+          pg1:
+            agent_key: "\(agentKey)"
+        """
+    }
+
+    @Test("only key_file is required; listen, admin_socket and heartbeat_interval_ms have their defaults")
+    func defaults() throws {
+        let config = try decode(minimal)
+        #expect(config.listen == "tcp://127.0.0.1:7461")
+        #expect(config.listen == ControllerConfig.defaultListen)
+        #expect(config.adminSocket == "/run/snapfleet/admin.sock")
+        #expect(config.adminSocket == ControllerConfig.defaultAdminSocket)
+        #expect(config.heartbeatIntervalMs == 5000)
+        #expect(config.keyFile == "/etc/snapfleet/controller.key")
+        #expect(config.servers == ["pg1": ServerConfig(agentKey: try CurvePublicKey(z85: agentKey))])
+        try config.validate()
+
+        let bare = try decode("key_file: /k\n")
+        #expect(bare.servers.isEmpty)
+    }
+
+    @Test("every setting can be given")
+    func explicitValues() throws {
+        let config = try decode(
+            """
+            listen: "tcp://0.0.0.0:9000"
+            key_file: /k
+            admin_socket: /tmp/admin.sock
+            heartbeat_interval_ms: 250
+            servers:
+              pg1: {agent_key: "\(agentKey)"}
+            """)
+        #expect(config == ControllerConfig(listen: "tcp://0.0.0.0:9000", keyFile: "/k", adminSocket: "/tmp/admin.sock", heartbeatIntervalMs: 250, servers: config.servers))
+        try config.validate()
+    }
+
+    @Test("a missing key_file is named")
+    func missingKeyFile() {
+        #expect(throws: SnapfleetError(.invalidConfiguration, "\(file): missing key 'key_file'")) { try decode("servers: {}\n") }
+    }
+
+    @Test("a bad agent key names servers.pg1.agent_key and says what a key must be")
+    func badAgentKey() {
+        let yaml = "key_file: /k\nservers:\n  pg1:\n    agent_key: not-a-key\n"
+        #expect(
+            throws: SnapfleetError(
+                .invalidConfiguration, "\(file): 'servers.pg1.agent_key': a CURVE key must be 40 characters of Z85 text")
+        ) {
+            try decode(yaml)
+        }
+    }
+
+    @Test("a misspelled agent_key is reported as the missing agent_key, with a did-you-mean hint")
+    func misspelledAgentKey() {
+        let yaml = "key_file: /k\nservers:\n  pg1:\n    agent_kye: \"\(agentKey)\"\n"
+        #expect(
+            throws: SnapfleetError(
+                .invalidConfiguration, "\(file): missing key 'servers.pg1.agent_key'", hint: "found 'agent_kye': did you mean 'agent_key'?")
+        ) {
+            try decode(yaml)
+        }
+    }
+
+    @Test("an unknown key next to a valid one is refused")
+    func unknownServerKey() {
+        let yaml = minimal + "\n    agent_kye: x\n"
+        #expect(
+            throws: SnapfleetError(
+                .invalidConfiguration, "\(file): unknown key 'servers.pg1.agent_kye'", hint: "check its spelling against the documentation")
+        ) {
+            try decode(yaml)
+        }
+    }
+
+    @Test("listen must be a TCP endpoint", arguments: ["ipc:///run/snapfleet/agents.sock", "127.0.0.1:7461", "tcp://127.0.0.1", "tcp://:7461", "tcp://host:port"])
+    func listenNotTCP(listen: String) throws {
+        let config = try decode("listen: \"\(listen)\"\n" + minimal)
+        #expect(throws: SnapfleetError(.invalidConfiguration, "key 'listen' must be tcp://HOST:PORT", hint: "e.g. tcp://127.0.0.1:7461")) {
+            try config.validate()
+        }
+    }
+
+    @Test("paths must be absolute and the heartbeat interval within range")
+    func pathsAndRanges() throws {
+        var config = try decode(minimal)
+        config.keyFile = "controller.key"
+        #expect(throws: SnapfleetError(.invalidConfiguration, "key 'key_file' must be an absolute path")) { try config.validate() }
+        config = try decode(minimal)
+        config.adminSocket = "admin.sock"
+        #expect(throws: SnapfleetError(.invalidConfiguration, "key 'admin_socket' must be an absolute path")) { try config.validate() }
+        for interval in [99, 600_001, 0, -5] {
+            config = try decode(minimal)
+            config.heartbeatIntervalMs = interval
+            #expect(throws: SnapfleetError(.invalidConfiguration, "key 'heartbeat_interval_ms' must be between 100 and 600000")) {
+                try config.validate()
+            }
+        }
+    }
+
+    @Test("a bad server name is refused, naming it", arguments: ["-pg1", "pg 1", "_pg1", String(repeating: "p", count: 65), "pg/1"])
+    func badServerName(name: String) throws {
+        let config = try decode("key_file: /k\nservers:\n  \"\(name)\":\n    agent_key: \"\(agentKey)\"\n")
+        let error = try #require(throws: SnapfleetError.self) { try config.validate() }
+        #expect(error.code == .invalidConfiguration)
+        #expect(
+            error.message
+                == "key 'servers.\(name)' is not a valid server name: server must be 1-64 characters of [A-Za-z0-9_.-] starting with a letter or digit"
+        )
+    }
+
+    @Test("serversByKey groups the servers each agent key may speak for")
+    func serversByKey() throws {
+        let other = try CurveKeyPair.generate().publicKey
+        let config = try decode(
+            """
+            key_file: /k
+            servers:
+              pg1: {agent_key: "\(agentKey)"}
+              pg2: {agent_key: "\(agentKey)"}
+              pg3: {agent_key: "\(other.z85)"}
+            """)
+        #expect(config.serversByKey == [try CurvePublicKey(z85: agentKey): ["pg1", "pg2"], other: ["pg3"]])
+    }
+}

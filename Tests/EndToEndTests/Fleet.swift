@@ -1,0 +1,113 @@
+import Foundation
+import SnapfleetCore
+import SnapfleetProtocol
+import TestSupport
+
+/// A controller and its agents as real processes, with configuration files in a temp dir.
+final class Fleet: @unchecked Sendable {
+    let directory: TemporaryDirectory
+    let port = freeTCPPort()
+    private(set) var controller: ProgramProcess?
+    private var agents: [ProgramProcess] = []
+
+    /// The controller's configuration file.
+    var controllerConfig: String { directory.file("controller.yaml") }
+    /// The admin socket.
+    var adminSocket: String { directory.file("run/admin.sock") }
+    /// The controller's public key.
+    let controllerPublicKey: String
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "fleet")
+        controllerPublicKey = try Self.keygen("snapfleet-controller", out: directory.file("controller.key"))
+    }
+
+    /// Makes an agent key; returns its public key.
+    func agentKey(_ name: String) throws -> String {
+        try Self.keygen("snapfleet-agent", out: directory.file("\(name).key"))
+    }
+
+    /// Writes controller.yaml with `servers` (name → agent public key).
+    func writeControllerConfig(servers: [String: String], heartbeatMs: Int = 500) throws {
+        let serverLines = servers.keys.sorted().map { "  \($0):\n    agent_key: \"\(servers[$0]!)\"" }.joined(separator: "\n")
+        let text = """
+            listen: tcp://127.0.0.1:\(port)
+            key_file: \(directory.file("controller.key"))
+            admin_socket: \(adminSocket)
+            heartbeat_interval_ms: \(heartbeatMs)
+            servers:
+            \(serverLines)
+
+            """
+        try text.write(toFile: controllerConfig, atomically: true, encoding: .utf8)
+    }
+
+    /// Writes `<name>.yaml` for an agent using key `<keyName>.key`; returns its path.
+    func writeAgentConfig(_ name: String, keyName: String, conninfo: String, server: String? = nil) throws -> String {
+        var text = """
+            controller: tcp://127.0.0.1:\(port)
+            controller_public_key: "\(controllerPublicKey)"
+            key_file: \(directory.file("\(keyName).key"))
+            postgres: "\(conninfo)"
+
+            """
+        if let server { text += "server: \(server)\n" }
+        let path = directory.file("\(name).yaml")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Starts `snapfleet-controller serve` and waits for its admin socket.
+    func startController() throws {
+        let process = try ProgramProcess(
+            BuiltProducts.path("snapfleet-controller"), ["serve", "--config", controllerConfig, "--log-level", "debug"],
+            logPath: directory.file("controller.log"))
+        controller = process
+        guard eventually(timeout: .seconds(10), { FileManager.default.fileExists(atPath: adminSocket) }) else {
+            throw FleetError("controller did not start:\n\(process.log)")
+        }
+    }
+
+    /// Starts `snapfleet-agent run` with a configuration file.
+    @discardableResult
+    func startAgent(config: String, name: String) throws -> ProgramProcess {
+        let process = try ProgramProcess(
+            BuiltProducts.path("snapfleet-agent"), ["run", "--config", config, "--log-level", "debug"],
+            logPath: directory.file("\(name).log"))
+        agents.append(process)
+        return process
+    }
+
+    /// `snapfleet-controller agents --format json`, decoded.
+    func listAgents() throws -> [[String: JSONValue]] {
+        let output = try Shell.run([BuiltProducts.path("snapfleet-controller"), "agents", "--config", controllerConfig, "--format", "json"])
+        guard output.status == 0 else { throw FleetError("agents failed: \(output.stderr)") }
+        guard case .array(let rows) = try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8)) else {
+            throw FleetError("agents printed no array")
+        }
+        return rows.compactMap { if case .object(let row) = $0 { row } else { nil } }
+    }
+
+    /// The `agents` row of one server.
+    func agent(_ server: String) throws -> [String: JSONValue]? {
+        try listAgents().first { $0["server"] == .string(server) }
+    }
+
+    /// Stops every process (agents first).
+    func stop() {
+        agents.forEach { $0.stop() }
+        controller?.stop()
+    }
+
+    deinit { stop() }
+
+    private static func keygen(_ program: String, out: String) throws -> String {
+        try Shell.check([BuiltProducts.path(program), "keygen", "--out", out]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A test set-up failure with its explanation.
+struct FleetError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// A real snapfleet program (or any command) running in the background for a test, its
+/// output going to a log file; stopped with SIGTERM (then SIGKILL) when released.
+public final class ProgramProcess: @unchecked Sendable {
+    /// The log file holding the program's stdout and stderr.
+    public let logPath: String
+    private let process = Process()
+
+    /// Starts `executable` with `arguments`, logging to `logPath`.
+    public init(_ executable: String, _ arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+        self.logPath = logPath
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Whether the process is still running.
+    public var isRunning: Bool { process.isRunning }
+
+    /// The process id.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Everything it has logged so far.
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGTERM and waits up to `timeout` for it to exit (then SIGKILL); returns its status.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(10)) -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit { stop(timeout: .seconds(5)) }
+}
+
+/// Where the built snapfleet programs are: beside the test bundle (`swift build` builds them).
+public enum BuiltProducts {
+    /// The directory of the running test binary, e.g. `.build/x86_64-unknown-linux-gnu/debug`.
+    public static let directory: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        // On Linux the tests run from `<bundle>.xctest` itself; on other layouts walk up to the build dir.
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("snapfleet-agent").path), url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.path
+    }()
+
+    /// The path of a built executable.
+    public static func path(_ name: String) -> String { "\(directory)/\(name)" }
+
+    /// Whether `swift build` has made the product.
+    public static func exists(_ name: String) -> Bool { FileManager.default.isExecutableFile(atPath: path(name)) }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
+public func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    repeat {
+        if try condition() { return true }
+        usleep(50_000)
+    } while ContinuousClock.now < deadline
+    return try condition()
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+public func freeTCPPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length)
+            return getsockname(fd, pointer, &length)
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

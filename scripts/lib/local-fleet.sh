@@ -1,0 +1,80 @@
+# Shared by scripts/quickstart and bench/: a throwaway PostgreSQL cluster, keys and
+# configuration for one controller and one agent, all under $WORK. Source it; call the
+# functions in order; `fleet_cleanup` stops everything (install it as an EXIT trap).
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+# fleet_init WORK BIN: WORK must not exist yet or be empty; BIN holds the built programs.
+fleet_init() {
+  WORK=$1
+  BIN=$2
+  mkdir -p "$WORK"
+  chmod 755 "$WORK"
+  PIDS=()
+}
+
+# fleet_postgres: initdb as postgres (initdb refuses root) and start on a private socket.
+fleet_postgres() {
+  PGPORT=${PGPORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+  mkdir -p "$WORK/pg"
+  chown postgres "$WORK/pg"
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -A trust -U postgres --no-sync >/dev/null
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/postgres.log" -w \
+    -o "-p $PGPORT -k $WORK/pg -c listen_addresses='' -c wal_level=replica -c archive_mode=on -c archive_command=/bin/true" \
+    start >/dev/null
+  CONNINFO="host=$WORK/pg port=$PGPORT user=postgres dbname=postgres"
+}
+
+# fleet_configure SERVER: keys and configuration files for one controller and one agent.
+fleet_configure() {
+  local server=$1
+  CONTROLLER_PORT=${CONTROLLER_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+  local controller_key agent_key
+  controller_key=$("$BIN/snapfleet-controller" keygen --out "$WORK/controller.key")
+  agent_key=$("$BIN/snapfleet-agent" keygen --out "$WORK/agent.key")
+  cat >"$WORK/controller.yaml" <<YAML
+listen: tcp://127.0.0.1:$CONTROLLER_PORT
+key_file: $WORK/controller.key
+admin_socket: $WORK/run/admin.sock
+servers:
+  $server:
+    agent_key: "$agent_key"
+YAML
+  cat >"$WORK/agent.yaml" <<YAML
+controller: tcp://127.0.0.1:$CONTROLLER_PORT
+controller_public_key: "$controller_key"
+key_file: $WORK/agent.key
+postgres: "$CONNINFO"
+YAML
+}
+
+# fleet_start: both daemons in the background, logging into $WORK.
+fleet_start() {
+  "$BIN/snapfleet-controller" serve --config "$WORK/controller.yaml" 2>"$WORK/controller.log" &
+  CONTROLLER_PID=$!
+  PIDS+=("$CONTROLLER_PID")
+  for _ in $(seq 100); do [ -S "$WORK/run/admin.sock" ] && break; sleep 0.1; done
+  "$BIN/snapfleet-agent" run --config "$WORK/agent.yaml" 2>"$WORK/agent.log" &
+  AGENT_PID=$!
+  PIDS+=("$AGENT_PID")
+}
+
+# fleet_wait_connected SERVER: until `agents` shows the server connected (30 s at most).
+fleet_wait_connected() {
+  for _ in $(seq 300); do
+    "$BIN/snapfleet-controller" agents --config "$WORK/controller.yaml" --format json 2>/dev/null |
+      python3 -c "import json,sys; sys.exit(0 if any(a['server']=='$1' and a['connected'] for a in json.load(sys.stdin)) else 1)" && return 0
+    sleep 0.1
+  done
+  echo "agent for $1 did not connect; logs in $WORK" >&2
+  return 1
+}
+
+fleet_cleanup() {
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null || true
+  if [ -f "$WORK/pg/data/postmaster.pid" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
+}
