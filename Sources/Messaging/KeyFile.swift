@@ -53,7 +53,7 @@ public enum KeyFile {
     /// `name: value` lines; comments and blank lines are skipped; unknown names are refused.
     private static func parse(_ text: String, path: String) throws(SnapfleetError) -> [String: String] {
         var fields: [String: String] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.allSatisfy(\.isWhitespace) {
+        for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") && !line.allSatisfy(\.isWhitespace) {
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: " \t\r") }
             guard parts.count == 2, ["public", "secret"].contains(parts[0]) else {
                 throw SnapfleetError(.invalidKey, "\(path): unexpected line in key file (expected 'public:' and 'secret:')")

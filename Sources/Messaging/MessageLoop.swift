@@ -22,6 +22,7 @@ public final class MessageLoop: Sendable {
     private let state = Mutex(LoopState())
     /// The read and write ends of the wake-up pipe (polled next to the sockets).
     private let wakeFDs: (read: Int32, write: Int32)
+    private let started = Flag()
     private let stopped = Flag()
     private let finished = Flag()
 
@@ -58,6 +59,7 @@ public final class MessageLoop: Sendable {
 
     /// Starts the loop's thread.
     public func start() {
+        started.raise()
         startThread { [self] in
             run()
             finished.raise()
@@ -67,6 +69,7 @@ public final class MessageLoop: Sendable {
     /// Stops the loop, closes its sockets and fails the requests still waiting.
     public func stop() {
         stopped.raise()
+        guard started.isRaised else { return }
         wake()
         finished.wait()
     }
@@ -83,6 +86,9 @@ public final class MessageLoop: Sendable {
         _ message: Message, to peer: Peer, timeout: Duration, attachments: [[UInt8]] = [],
         completion: @escaping @Sendable (Result<Inbound, SnapfleetError>) -> Void
     ) {
+        guard !stopped.isRaised else {
+            return completion(.failure(SnapfleetError(.ioError, "message loop stopped", retryable: true)))
+        }
         let envelope = Envelope(message)
         state.withLock { state in
             state.pending[envelope.id] = PendingRequest(deadline: .now + timeout, type: message.type, completion: completion)
@@ -172,7 +178,8 @@ public final class MessageLoop: Sendable {
         // Bounded so one flooding peer cannot starve the other sockets and the timers.
         for _ in 0..<1000 {
             let received: ReceivedMessage?
-            do { received = try socket.receive(maxFrames: ProtocolLimits.maxFrames + 1) } catch {
+            // A ROUTER's messages carry the sender's routing id as one extra frame.
+            do { received = try socket.receive(maxFrames: ProtocolLimits.maxFrames + (isRouter ? 1 : 0)) } catch {
                 logger.error("receive failed", metadata: ["error": "\(error)"])
                 return
             }

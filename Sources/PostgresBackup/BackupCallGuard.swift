@@ -1,3 +1,4 @@
+import Dispatch
 import SnapfleetCore
 import Synchronization
 
@@ -11,9 +12,13 @@ final class BackupCallGuard: Sendable {
         var handle: PostgresCancelHandle?
         var inFlight: String?
         var cancelled: String?
+        var sending = false
     }
 
     private let state = Mutex(State())
+    /// `PQcancel` opens a connection and can block (it has no timeout), so it is sent from here,
+    /// never under a lock or on the driver's queue.
+    private let sender = DispatchQueue(label: "snapfleet.backup-cancel")
 
     /// Makes `handle` the way to cancel calls for the session that was just opened.
     func attach(_ handle: PostgresCancelHandle) {
@@ -39,16 +44,24 @@ final class BackupCallGuard: Sendable {
 
     /// Cancels the call for `backupID` now, and keeps cancelling it (see `repeatCancel`).
     func cancel(_ backupID: String) {
-        state.withLock { state in
-            state.cancelled = backupID
-            if state.inFlight == backupID { state.handle?.requestCancel() }
-        }
+        state.withLock { $0.cancelled = backupID }
+        repeatCancel()
     }
 
-    /// Sends the cancel again if the cancelled call is still running (the first one may have come too early).
+    /// Sends the cancel (again) if the cancelled call is still running: the first may have come
+    /// too early. At most one request is on its way at a time.
     func repeatCancel() {
-        state.withLock { state in
-            if let cancelled = state.cancelled, state.inFlight == cancelled { state.handle?.requestCancel() }
+        let handle = state.withLock { state -> PostgresCancelHandle? in
+            guard let cancelled = state.cancelled, state.inFlight == cancelled, !state.sending,
+                let handle = state.handle
+            else { return nil }
+            state.sending = true
+            return handle
+        }
+        guard let handle else { return }
+        sender.async {
+            handle.requestCancel()
+            self.state.withLock { $0.sending = false }
         }
     }
 }

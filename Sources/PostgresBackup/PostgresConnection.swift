@@ -57,13 +57,26 @@ public final class PostgresConnection {
     /// The process id of the server backend serving this session.
     public var backendPID: Int32 { PQbackendPID(connection) }
 
-    /// Whether the session is still usable: reads anything the server sent and checks the state.
+    /// Whether the session is still usable; call it between statements, never during one.
     ///
-    /// libpq keeps its socket non-blocking, so this never waits; a server that ended the session
-    /// (shutdown, `pg_terminate_backend`) is noticed from the close it sent.
+    /// It reads whatever the server sent without waiting (libpq's socket is non-blocking). A server
+    /// that ends a session (shutdown, `pg_terminate_backend`) sends an error and then closes; libpq
+    /// notices the close only on the read after the one that got the error, so it reads for as
+    /// long as the socket has something to give.
     public var isAlive: Bool {
-        guard PQstatus(connection) == CONNECTION_OK else { return false }
-        return PQconsumeInput(connection) == 1 && PQstatus(connection) == CONNECTION_OK
+        for _ in 0..<8 {
+            guard PQstatus(connection) == CONNECTION_OK, PQconsumeInput(connection) == 1,
+                PQstatus(connection) == CONNECTION_OK
+            else { return false }
+            guard socketIsReadable else { return true }
+        }
+        return PQstatus(connection) == CONNECTION_OK
+    }
+
+    /// Whether a read would return data or end-of-file right now.
+    private var socketIsReadable: Bool {
+        var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) > 0
     }
 
     /// Runs one statement with text parameters (`$1`, `$2`, …; nil is SQL NULL) and returns its rows as text.

@@ -27,12 +27,6 @@ enum PostgresErrorMapping {
             hint: "check that postgresql is running and that the configured conninfo reaches it", retryable: true)
     }
 
-    /// The SQLSTATE of an error made by `serverError`, if the message carries one.
-    static func sqlState(of error: SnapfleetError) -> String? {
-        guard let match = error.message.firstMatch(of: #/\(SQLSTATE ([0-9A-Z]{5})\)$/#) else { return nil }
-        return String(match.1)
-    }
-
     /// Class 08 (connection exception) and the shutdown codes: the session is gone, a new one may work.
     private static func isConnectionLoss(_ sqlState: String) -> Bool {
         sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)

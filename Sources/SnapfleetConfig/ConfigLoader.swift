@@ -55,18 +55,20 @@ public enum ConfigLoader {
             return (node as? [String: Any])?[step.stringValue]
         }
         guard let mapping = parent as? [String: Any] else { return nil }
-        let near = mapping.keys.sorted().first { EditDistance.between($0, key.stringValue) <= 2 }
+        let near = mapping.keys.map { (name: $0, distance: EditDistance.between($0, key.stringValue)) }
+            .filter { $0.distance <= 2 }.min { ($0.distance, $0.name) < ($1.distance, $1.name) }?.name
         return near.map { "found '\($0)': did you mean '\(key.stringValue)'?" }
     }
 
     /// The shape of a YAML document as JSON (only keys matter for the unknown-key check).
     private static func jsonValue(_ node: Any?) -> JSONValue {
         switch node {
-        case let mapping as [String: Any]: .object(mapping.mapValues { jsonValue($0) })
+        // An empty value (`server:`) is YAML null: the same as leaving the key out.
+        case let mapping as [String: Any]: .object(mapping.filter { !($0.value is NSNull) }.mapValues { jsonValue($0) })
         case let mapping as [AnyHashable: Any]:
             .object(Dictionary(mapping.map { ("\($0.key)", jsonValue($0.value)) }, uniquingKeysWith: { first, _ in first }))
         case let sequence as [Any]: .array(sequence.map { jsonValue($0) })
-        case nil: .null
+        case nil, is NSNull: .null
         default: .string("\(node!)")
         }
     }
@@ -85,7 +87,11 @@ public enum ConfigLoader {
             bytes += buffer[0..<count]
             if count < buffer.count { break }
         }
-        guard ferror(file) == 0, let text = String(validating: bytes, as: UTF8.self) else {
+        guard ferror(file) == 0 else {
+            let reason = String(cString: strerror(errno)).lowercased()
+            throw SnapfleetError(.invalidConfiguration, "\(path): cannot read configuration file: \(reason)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw SnapfleetError(.invalidConfiguration, "\(path): cannot read configuration file: not UTF-8 text")
         }
         return text

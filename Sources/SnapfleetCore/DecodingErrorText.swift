@@ -33,7 +33,12 @@ public enum DecodingErrorText {
         case is Int.Type, is Int64.Type, is UInt32.Type, is UInt64.Type: "an integer"
         case is Double.Type: "a number"
         default:
-            String(describing: type).hasPrefix("Array") ? "a list" : "an object"
+            // YAML decoders (Yams) name their node kinds rather than Swift types.
+            switch String(describing: type) {
+            case let name where name.hasPrefix("Array") || name.hasSuffix("Sequence"): "a list"
+            case let name where name.hasSuffix("Scalar"): "a single value (not a list or mapping)"
+            default: "an object"
+            }
         }
     }
 }

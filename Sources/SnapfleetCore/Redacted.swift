@@ -14,6 +14,11 @@ public struct Redacted<Value: Sendable>: Sendable, CustomStringConvertible, Cust
 
 extension Redacted: Equatable where Value: Equatable {}
 
+extension Redacted: CustomReflectable {
+    /// No children: `dump()` and `Mirror` must not reveal the secret either.
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
+}
+
 extension Redacted: Codable where Value: Codable {
     /// Decodes the bare value.
     public init(from decoder: any Decoder) throws {

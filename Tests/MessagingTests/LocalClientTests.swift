@@ -84,7 +84,7 @@ struct LocalClientTests {
         }
         #expect(error == SnapfleetError(.timeout, "no reply from \(server.path) in time", retryable: true))
         #expect(ContinuousClock.now - started >= .milliseconds(450))
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     @Test("a call to a path with nothing listening fails at once, retryable, with a hint")
@@ -92,9 +92,9 @@ struct LocalClientTests {
         let path = directory.file("nobody.sock")
         let started = ContinuousClock.now
         let error = try #require(throws: SnapfleetError.self) {
-            try LocalClient.call(.agentsList, socketPath: path, timeout: .seconds(3))
+            try LocalClient.call(.agentsList, socketPath: path, timeout: .seconds(60))
         }
-        #expect(ContinuousClock.now - started < .milliseconds(500))
+        #expect(ContinuousClock.now - started < .seconds(10), "well before the call's timeout")
         #expect(error.code == .ioError)
         #expect(error.message == "nothing is listening on \(path)")
         #expect(error.hint == "is the controller running with this configuration?")

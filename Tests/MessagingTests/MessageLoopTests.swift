@@ -29,7 +29,8 @@ struct MessageLoopTests {
         let elapsed = ContinuousClock.now - started
         #expect(error == SnapfleetError(.timeout, "no reply to agents_list in time", retryable: true))
         #expect(elapsed >= .milliseconds(650))
-        #expect(elapsed < .seconds(2))
+        // Generous: the whole suite runs in parallel on two cores.
+        #expect(elapsed < .seconds(10))
         #expect(server.received.count == 1, "the request did arrive; only the reply is missing")
     }
 
@@ -159,7 +160,7 @@ struct MessageLoopTests {
 
         let result = await reply.value
         #expect(throws: SnapfleetError.self, "a 17-frame message must not complete the request") { try result.get() }
-        let refusal = try await receiveFrames(router, within: .milliseconds(500))
+        let refusal = try await receiveFrames(router, within: .seconds(10))
         let refusalBody = try refusal.flatMap { try errorBody(WireCodec.decode($0[1])) }
         #expect(refusalBody?.code == .messageTooLarge)
         #expect(refusalBody?.message == "message has more than 16 frames")
@@ -172,10 +173,10 @@ struct MessageLoopTests {
         let ghost = Peer(socket: SocketID(index: 0), routingID: Array("gone".utf8))
         let started = ContinuousClock.now
         let error = try await #require(throws: SnapfleetError.self) {
-            try await server.loop.request(.agentsList, to: ghost, timeout: .seconds(3))
+            try await server.loop.request(.agentsList, to: ghost, timeout: .seconds(60))
         }
         #expect(error == SnapfleetError(.agentNotConnected, "peer is not connected", retryable: true))
-        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(ContinuousClock.now - started < .seconds(10), "well before the request's timeout")
     }
 
     @Test("timers fire repeatedly, each at its own interval, on a loop without sockets")
@@ -209,7 +210,7 @@ struct MessageLoopTests {
         let stopping = ContinuousClock.now
         client.stop()
         let result = await pending.value
-        #expect(ContinuousClock.now - stopping < .seconds(2))
+        #expect(ContinuousClock.now - stopping < .seconds(10))
         #expect(throws: SnapfleetError(.ioError, "message loop stopped", retryable: true)) { try result.get() }
     }
 }

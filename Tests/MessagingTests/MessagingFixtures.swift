@@ -128,7 +128,7 @@ final class CurveClient: Sendable {
 }
 
 /// Waits (without blocking a cooperative thread) for one whole message on a raw socket.
-func receiveFrames(_ socket: ZMQSocket, within timeout: Duration = .seconds(3)) async throws -> [[UInt8]]? {
+func receiveFrames(_ socket: ZMQSocket, within timeout: Duration = .seconds(20)) async throws -> [[UInt8]]? {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if let message = try socket.receive(maxFrames: 64) { return message.frames }
@@ -138,7 +138,7 @@ func receiveFrames(_ socket: ZMQSocket, within timeout: Duration = .seconds(3)) 
 }
 
 /// Waits for one message on a raw DEALER socket and decodes its envelope frame.
-func receiveEnvelope(_ socket: ZMQSocket, within timeout: Duration = .seconds(3)) async throws -> Envelope? {
+func receiveEnvelope(_ socket: ZMQSocket, within timeout: Duration = .seconds(20)) async throws -> Envelope? {
     guard let frames = try await receiveFrames(socket, within: timeout), let first = frames.first else { return nil }
     do { return try WireCodec.decode(first) } catch { throw error.error }
 }
@@ -150,7 +150,7 @@ func errorBody(_ envelope: Envelope?) -> ErrorBody? {
 }
 
 /// Waits until `condition` holds or the timeout passes; returns whether it held.
-func eventually(within timeout: Duration = .seconds(3), _ condition: () -> Bool) async throws -> Bool {
+func eventually(within timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }

@@ -59,6 +59,20 @@ struct PostgresConnectionTests {
         #expect(error?.description.contains("\n") == false)
     }
 
+    @Test("a stopped server is postgres_unavailable and a session from before the restart is dead")
+    func stoppedServer() throws {
+        let own = try PostgresCluster()
+        let before = try PostgresConnection(conninfo: Redacted(own.conninfo))
+        try own.stop()
+        let error = snapfleetError { _ = try PostgresConnection(conninfo: Redacted(own.conninfo), connectTimeout: .seconds(2)) }
+        #expect(error?.code == .postgresUnavailable)
+        #expect(error?.retryable == true)
+        try own.start()
+        #expect(!before.isAlive)
+        #expect(snapfleetError { try before.query("SELECT 1") }?.code == .postgresUnavailable)
+        #expect(try PostgresConnection(conninfo: Redacted(own.tcpConninfo)).query("SELECT 1") == [["1"]])
+    }
+
     @Test("refuses an unparsable conninfo without quoting it back")
     func invalidConninfo() {
         let error = snapfleetError { _ = try PostgresConnection(conninfo: Redacted("host=x password hunter2")) }

@@ -141,6 +141,28 @@ struct ConfigLoaderTests {
                 == SnapfleetError(.invalidConfiguration, "\(file): 'servers.pg1.weight' must be an integer"))
     }
 
+    @Test("a list or a mapping where a single value belongs is named, and not called 'an object'")
+    func collectionForScalar() throws {
+        // Yams reports only "a scalar was expected" here, so the message cannot name the Swift type;
+        // it must still not tell the operator the opposite of the truth.
+        for (yaml, key) in [("name: prod\nport: [1, 2]\nservers: {}\n", "port"), ("name: {first: prod}\nport: 1\nservers: {}\n", "name")] {
+            let error = try decodeError(yaml)
+            #expect(error.code == .invalidConfiguration)
+            #expect(error.message.hasPrefix("\(file): '\(key)' must be "))
+            #expect(!error.message.hasSuffix("must be an object"), "\(error.message)")
+        }
+    }
+
+    @Test("a mapping or a single value where a list belongs is named as a list")
+    func scalarForList() throws {
+        #expect(
+            try decodeError("name: prod\nport: 1\nservers: {}\nlisteners: {host: a, port: 1}\n")
+                == SnapfleetError(.invalidConfiguration, "\(file): 'listeners' must be a list"))
+        #expect(
+            try decodeError("name: prod\nport: 1\nservers: {}\nlisteners: one\n")
+                == SnapfleetError(.invalidConfiguration, "\(file): 'listeners' must be a list"))
+    }
+
     @Test("text that is not YAML is refused as invalid YAML, in one line")
     func invalidYAML() throws {
         let error = try decodeError("name: prod\nservers: [unclosed\nport: 1\n")

@@ -5,27 +5,21 @@ import Foundation
 public final class ProgramProcess: @unchecked Sendable {
     /// The log file holding the program's stdout and stderr.
     public let logPath: String
-    private let process = Process()
+    /// The process id.
+    public let pid: pid_t
+    private var status: Int32?
 
     /// Starts `executable` with `arguments`, logging to `logPath`.
-    public init(_ executable: String, _ arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], logPath: String) throws {
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        pid = try ChildProcess.spawn([executable] + arguments, logPath: logPath)
     }
 
     /// Whether the process is still running.
-    public var isRunning: Bool { process.isRunning }
-
-    /// The process id.
-    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool {
+        if status == nil { status = ChildProcess.exitStatus(of: pid, wait: false) }
+        return status == nil
+    }
 
     /// Everything it has logged so far.
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -33,13 +27,15 @@ public final class ProgramProcess: @unchecked Sendable {
     /// Sends SIGTERM and waits up to `timeout` for it to exit (then SIGKILL); returns its status.
     @discardableResult
     public func stop(timeout: Duration = .seconds(10)) -> Int32 {
-        guard process.isRunning else { return process.terminationStatus }
-        kill(process.processIdentifier, SIGTERM)
+        guard isRunning else { return status ?? -1 }
+        kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return process.terminationStatus
+        while isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            status = ChildProcess.exitStatus(of: pid, wait: true)
+        }
+        return status ?? -1
     }
 
     deinit { stop(timeout: .seconds(5)) }

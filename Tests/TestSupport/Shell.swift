@@ -25,39 +25,14 @@ public struct CommandFailed: Error, CustomStringConvertible {
 /// Runs child processes for test set-up and for tests of the real programs.
 public enum Shell {
     /// Runs `arguments[0]` (looked up in PATH) and waits; never throws for a non-zero exit.
+    ///
+    /// `environment`, if given, replaces the child's whole environment. Built on `ChildProcess`
+    /// (posix_spawn and poll): `Foundation.Process` needs a Dispatch thread to notice the exit,
+    /// and parallel tests on two cores can leave it none.
     @discardableResult
-    public static func run(
-        _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil,
-        currentDirectory: String? = nil
-    ) throws -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(input) }
-        try? stdin.fileHandleForWriting.close()
-        // Read standard error on another thread so a chatty child cannot block on a full pipe.
-        let errors = DataBox()
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
-            errors.data = stderr.fileHandleForReading.readDataToEndOfFile()
-        }
-        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        let errData = errors.data
-        return ProcessOutput(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+    public static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> ProcessOutput {
+        let prefix = environment.map { variables in ["env", "-i"] + variables.keys.sorted().map { "\($0)=\(variables[$0]!)" } } ?? []
+        return try ChildProcess.run(prefix + arguments)
     }
 
     /// Runs a command and throws `CommandFailed` unless it exits 0; returns its standard output.
@@ -90,7 +65,3 @@ public final class TemporaryDirectory: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Hands bytes from a reader thread back to its caller (which waits on a group first).
-private final class DataBox: @unchecked Sendable {
-    var data = Data()
-}
