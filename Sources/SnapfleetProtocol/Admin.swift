@@ -66,7 +66,8 @@ public struct AgentInfo: WireBody {
         self.lastHeartbeat = lastHeartbeat
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The wire keys, public so reports can list every one of them.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case server, connected, hostname
         case agentVersion = "agent_version"
         case postgresAvailable = "postgres_available"

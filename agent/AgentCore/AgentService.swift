@@ -2,13 +2,14 @@ import Foundation
 import Logging
 import Messaging
 import PostgresBackup
+import ProgramSupport
 import SnapfleetCore
 import SnapfleetProtocol
 import Synchronization
 
 /// The running agent: one CURVE connection to the controller, the hello/heartbeat link,
 /// PostgreSQL's facts, and the backup session the controller drives.
-public final class AgentService: Sendable {
+public final class AgentService: DaemonService {
     private let config: AgentConfig
     private let logger: Logger
     private let context: ZMQContext

@@ -40,23 +40,9 @@ struct Run: ParsableCommand {
     var logLevel: String = "info"
 
     func run() throws {
-        Termination.blockSignals()
-        _ = LoggingSetup.bootstrap(level: logLevel)
-        let config = options.load()
-        let logger = Logger(label: "snapfleet.agent")
-        let service: AgentService
-        do { service = try AgentService(config: config, configPath: options.config, logger: logger) } catch {
-            ProgramExit.fail("snapfleet-agent", error)
+        Daemon.run(program: "snapfleet-agent", logLevel: logLevel, label: "snapfleet.agent") { logger throws(SnapfleetError) in
+            try AgentService(config: options.load(), configPath: options.config, logger: logger)
         }
-        startThread { service.run() }
-        let signal = Termination.wait()
-        logger.info("stopping", metadata: ["signal": "\(signal)"])
-        let done = Flag()
-        Task {
-            await service.stop()
-            done.raise()
-        }
-        done.wait()
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SnapfleetCore
 import SnapfleetProtocol
 
 /// Renders the `agents` command's output, as a table or as JSON.
@@ -7,8 +8,16 @@ public enum AgentsReport {
     public static func json(_ agents: [AgentInfo]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // AgentRow only holds strings, numbers and bools: encoding cannot fail.
-        return String(decoding: try! encoder.encode(agents.map(AgentRow.init)), as: UTF8.self)
+        // AgentInfo and JSONValue hold only strings, numbers and bools: encoding cannot fail.
+        return String(decoding: try! encoder.encode(agents.map(row)), as: UTF8.self)
+    }
+
+    /// One server as a JSON object, with null for what is unknown (the wire leaves such keys out).
+    private static func row(_ agent: AgentInfo) -> JSONValue {
+        let encoded = try! JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(agent))
+        guard case .object(var fields) = encoded else { return encoded }
+        for key in AgentInfo.CodingKeys.allCases where fields[key.rawValue] == nil { fields[key.rawValue] = .null }
+        return .object(fields)
     }
 
     /// An aligned table with a header line.
@@ -34,42 +43,5 @@ public enum AgentsReport {
         case (false?, _): "down"
         default: "-"
         }
-    }
-}
-
-/// One server in the JSON output.
-private struct AgentRow: Encodable {
-    let agent: AgentInfo
-
-    enum CodingKeys: String, CodingKey {
-        case server, connected, hostname
-        case agentVersion = "agent_version"
-        case postgresAvailable = "postgres_available"
-        case postgresError = "postgres_error"
-        case pgVersionNum = "pg_version_num"
-        case pgVersion = "pg_version"
-        case systemIdentifier = "system_identifier"
-        case dataDirectory = "data_directory"
-        case connectedSince = "connected_since"
-        case lastHeartbeat = "last_heartbeat"
-    }
-
-    init(_ agent: AgentInfo) { self.agent = agent }
-
-    /// Encodes nil as null so every object has the same keys.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(agent.server, forKey: .server)
-        try container.encode(agent.connected, forKey: .connected)
-        try container.encode(agent.hostname, forKey: .hostname)
-        try container.encode(agent.agentVersion, forKey: .agentVersion)
-        try container.encode(agent.postgresAvailable, forKey: .postgresAvailable)
-        try container.encode(agent.postgresError, forKey: .postgresError)
-        try container.encode(agent.pgVersionNum, forKey: .pgVersionNum)
-        try container.encode(agent.pgVersion, forKey: .pgVersion)
-        try container.encode(agent.systemIdentifier, forKey: .systemIdentifier)
-        try container.encode(agent.dataDirectory, forKey: .dataDirectory)
-        try container.encode(agent.connectedSince, forKey: .connectedSince)
-        try container.encode(agent.lastHeartbeat, forKey: .lastHeartbeat)
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Logging
 import Messaging
+import ProgramSupport
 import SnapfleetCore
 import SnapfleetProtocol
 import Synchronization
 
 /// The running controller: the agents' CURVE socket, the admin socket, the registry.
-public final class ControllerService: Sendable {
+public final class ControllerService: DaemonService {
     private let config: ControllerConfig
     private let logger: Logger
     private let context: ZMQContext

@@ -41,18 +41,9 @@ struct Serve: ParsableCommand {
     var logLevel: String = "info"
 
     func run() throws {
-        Termination.blockSignals()
-        _ = LoggingSetup.bootstrap(level: logLevel)
-        let config = options.load()
-        let logger = Logger(label: "snapfleet.controller")
-        let service: ControllerService
-        do { service = try ControllerService(config: config, configPath: options.config, logger: logger) } catch {
-            ProgramExit.fail("snapfleet-controller", error)
+        Daemon.run(program: "snapfleet-controller", logLevel: logLevel, label: "snapfleet.controller") { logger throws(SnapfleetError) in
+            try ControllerService(config: options.load(), configPath: options.config, logger: logger)
         }
-        startThread { service.run() }
-        let signal = Termination.wait()
-        logger.info("stopping", metadata: ["signal": "\(signal)"])
-        service.stop()
     }
 }
 
