@@ -49,7 +49,7 @@ let package = Package(
             name: "AgentCore",
             dependencies: [
                 "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "PostgresBackup",
-                "HostInspection", .product(name: "Logging", package: "swift-log"),
+                "HostInspection", "ProgramSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "agent/AgentCore"
         ),
@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "ControllerCore",
             dependencies: [
-                "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging",
+                "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "ProgramSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "controller/ControllerCore"
