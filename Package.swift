@@ -37,8 +37,10 @@ let package = Package(
         ),
         .target(name: "PostgresBackup", dependencies: ["CPostgres", "SnapfleetCore"]),
         .target(name: "HostInspection", dependencies: ["SnapfleetCore"]),
+        .target(name: "Catalog", dependencies: ["SnapfleetCore"]),
         .target(name: "Digests", dependencies: ["COpenSSL"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "SnapfleetCore"]),
+        .target(name: "AWSSigning", dependencies: ["Digests", "SnapfleetCore"]),
         .target(
             name: "ProgramSupport",
             dependencies: ["SnapfleetCore", "Messaging", .product(name: "Logging", package: "swift-log")]
@@ -86,8 +88,10 @@ let package = Package(
         ),
         .testTarget(name: "PostgresBackupTests", dependencies: ["PostgresBackup", "TestSupport"]),
         .testTarget(name: "HostInspectionTests", dependencies: ["HostInspection", "TestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "DigestsTests", dependencies: ["Digests"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
+        .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(
             name: "AgentCoreTests",
             dependencies: ["AgentCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "TestSupport"]

@@ -36,9 +36,11 @@ final class CurlHeaderList {
     /// would let one header smuggle others. The value is never printed: it may be a signature.
     static func validate(_ field: HTTPHeaders.Field) throws {
         let tokenPunctuation = Set("!#$%&'*+-.^_`|~".utf8)
-        let nameIsToken = !field.name.isEmpty && field.name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || tokenPunctuation.contains(byte)
-        }
+        let nameIsToken =
+            !field.name.isEmpty
+            && field.name.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || tokenPunctuation.contains(byte)
+            }
         guard nameIsToken else { throw SnapfleetError(.httpError, "invalid http header name") }
         guard !field.value.utf8.contains(where: { $0 == 0x0d || $0 == 0x0a || $0 == 0x00 }) else {
             throw SnapfleetError(.httpError, "http header \(field.name) has a line break in its value")

@@ -1,13 +1,13 @@
 import CCurl
 import SnapfleetCore
 
+// Not called `HTTPClient`: a type named like its module breaks qualified names such as
+// `HTTPClient.HTTPRequest` in every module that imports it.
 /// A blocking HTTP client over one libcurl easy handle.
 ///
 /// Successive requests reuse the handle's connections (keep-alive), so keep one connection per
 /// worker. It is not `Sendable`: use each one from one thread (or task) at a time.
 /// Redirects are not followed: a signed request must not be replayed elsewhere.
-// Not called `HTTPClient`: a type named like its module breaks qualified names such as
-// `HTTPClient.HTTPRequest` in every module that imports it.
 public final class HTTPConnection {
     let handle: UnsafeMutableRawPointer
     /// curl writes its detailed error text here (`CURLOPT_ERRORBUFFER`).

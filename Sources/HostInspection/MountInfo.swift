@@ -13,8 +13,7 @@ public enum MountInfo {
     }
 
     /// One mountinfo line; `number` (1-based) and `origin` only serve error messages.
-    public static func parseLine(_ line: Substring, number: Int = 1, origin: String = "mountinfo") throws -> MountEntry
-    {
+    public static func parseLine(_ line: Substring, number: Int = 1, origin: String = "mountinfo") throws -> MountEntry {
         // The kernel separates fields with single spaces and escapes spaces inside them, so an
         // empty field (an empty mount source) shows up as two spaces in a row: keep empties.
         let fields = line.split(separator: " ", omittingEmptySubsequences: false)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SnapfleetCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The CURVE key file both programs use: the key pair as two `name: value` lines, mode 0600.
 ///
@@ -18,8 +19,9 @@ public enum KeyFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
-            throw SnapfleetError(.ioError, "\(path): cannot create key file: \(reason.lowercased())",
-                                 hint: errno == EEXIST ? "remove it first if you really mean to replace the key" : nil)
+            throw SnapfleetError(
+                .ioError, "\(path): cannot create key file: \(reason.lowercased())",
+                hint: errno == EEXIST ? "remove it first if you really mean to replace the key" : nil)
         }
         defer { close(fd) }
         let bytes = Array(text.utf8)
@@ -32,8 +34,9 @@ public enum KeyFile {
     public static func read(_ path: String) throws(SnapfleetError) -> CurveKeyPair {
         var status = stat()
         guard stat(path, &status) == 0 else {
-            throw SnapfleetError(.invalidKey, "\(path): cannot read key file: \(String(cString: strerror(errno)).lowercased())",
-                                 hint: "create one with 'keygen --out \(path)'")
+            throw SnapfleetError(
+                .invalidKey, "\(path): cannot read key file: \(String(cString: strerror(errno)).lowercased())",
+                hint: "create one with 'keygen --out \(path)'")
         }
         guard status.st_mode & 0o077 == 0 else {
             throw SnapfleetError(.invalidKey, "\(path): key file is readable by group or others", hint: "chmod 600 \(path)")

@@ -4,7 +4,7 @@ import SnapfleetProtocol
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Owns a set of ZeroMQ sockets on one dedicated thread and turns them into typed messages.
@@ -169,7 +169,8 @@ public final class MessageLoop: Sendable {
     }
 
     private func failDelivery(_ item: Outgoing, _ error: SnapfleetError) {
-        logger.warning("message not sent", metadata: ["message.type": "\(item.envelope.message.type.rawValue)", "peer": "\(item.peer)", "error": "\(error)"])
+        logger.warning(
+            "message not sent", metadata: ["message.type": "\(item.envelope.message.type.rawValue)", "peer": "\(item.peer)", "error": "\(error)"])
         let pending = state.withLock { $0.pending.removeValue(forKey: item.envelope.id) }
         pending?.completion(.failure(error))
     }
@@ -215,7 +216,9 @@ public final class MessageLoop: Sendable {
     private func route(_ inbound: Inbound, handler: Handler) {
         guard let requestID = inbound.envelope.inReplyTo else { return handler(inbound) }
         guard let pending = state.withLock({ $0.pending.removeValue(forKey: requestID) }) else {
-            logger.info("late or unsolicited reply dropped", metadata: ["message.type": "\(inbound.envelope.message.type.rawValue)", "peer": "\(inbound.peer)"])
+            logger.info(
+                "late or unsolicited reply dropped",
+                metadata: ["message.type": "\(inbound.envelope.message.type.rawValue)", "peer": "\(inbound.peer)"])
             return
         }
         if case .error(let body) = inbound.envelope.message {

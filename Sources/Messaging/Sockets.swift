@@ -3,7 +3,7 @@ import SnapfleetCore
 import SnapfleetProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Timing of connection-level liveness, shared by both ends.
@@ -81,7 +81,8 @@ public enum Sockets {
     public static func localDealer(_ context: ZMQContext, path: String) throws(SnapfleetError) -> ZMQSocket {
         try checkSocketPath(path)
         guard LocalSocketProbe.isServed(path) else {
-            throw SnapfleetError(.ioError, "nothing is listening on \(path)", hint: "is the controller running with this configuration?", retryable: true)
+            throw SnapfleetError(
+                .ioError, "nothing is listening on \(path)", hint: "is the controller running with this configuration?", retryable: true)
         }
         let socket = try ZMQSocket(context, .dealer)
         try socket.setOption(ZMQ_MAXMSGSIZE, Int64(ProtocolLimits.maxFrameBytes))

@@ -1,7 +1,7 @@
 import SnapfleetCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How both programs end on an error: one line on stderr, and an exit status by kind.

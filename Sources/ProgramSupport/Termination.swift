@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Waits for SIGINT or SIGTERM without a signal handler (so no work runs in signal context).
@@ -27,4 +27,3 @@ public enum Termination {
         return set
     }
 }
-

@@ -81,7 +81,8 @@ public enum UnknownKeys {
         while !remainder.isEmpty {
             if remainder.hasPrefix(".") { remainder = remainder.dropFirst() }
             if remainder.hasPrefix("["), let close = remainder.firstIndex(of: "]"),
-                let index = Int(remainder[remainder.index(after: remainder.startIndex)..<close]) {
+                let index = Int(remainder[remainder.index(after: remainder.startIndex)..<close])
+            {
                 guard case .array(let items) = node, index < items.count else { return nil }
                 node = items[index]
                 remainder = remainder[remainder.index(after: close)...]

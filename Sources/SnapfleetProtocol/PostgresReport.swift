@@ -142,4 +142,3 @@ public struct Tablespace: WireBody {
         try Wire.checkPath(location, field: "tablespaces.location")
     }
 }
-

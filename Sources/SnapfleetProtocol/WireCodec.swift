@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import SnapfleetCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Turns envelopes into JSON frames and back, refusing anything that is not exactly the contract.
 public enum WireCodec {
@@ -22,7 +23,9 @@ public enum WireCodec {
     /// Decodes one JSON frame, checking size, shape, version, type, body keys and values.
     public static func decode(_ frame: [UInt8]) throws(InboundError) -> Envelope {
         guard frame.count <= ProtocolLimits.maxEnvelopeBytes else {
-            throw InboundError(SnapfleetError(.messageTooLarge, "message of \(frame.count) bytes exceeds the limit of \(ProtocolLimits.maxEnvelopeBytes)"), requestID: nil)
+            throw InboundError(
+                SnapfleetError(.messageTooLarge, "message of \(frame.count) bytes exceeds the limit of \(ProtocolLimits.maxEnvelopeBytes)"),
+                requestID: nil)
         }
         let data = Data(frame)
         let fields = try envelopeFields(data)
@@ -68,7 +71,8 @@ public enum WireCodec {
             throw SnapfleetError(.malformedMessage, "envelope needs a numeric protocol version")
         }
         guard version == Double(ProtocolLimits.version) else {
-            throw SnapfleetError(.unsupportedVersion, "protocol version \(version.formatted) is not supported; this program speaks version \(ProtocolLimits.version)")
+            throw SnapfleetError(
+                .unsupportedVersion, "protocol version \(version.formatted) is not supported; this program speaks version \(ProtocolLimits.version)")
         }
         guard case .string(let typeName) = fields["type"] else {
             throw SnapfleetError(.malformedMessage, "envelope needs a string type")

@@ -22,7 +22,8 @@ public enum Wire {
     /// A server name: 1–64 characters of `[A-Za-z0-9_.-]`, starting with a letter or digit.
     public static func checkServerName(_ name: String, field: String = "server") throws(SnapfleetError) {
         let bytes = Array(name.utf8)
-        let valid = !bytes.isEmpty && bytes.count <= 64 && isIdentifierByte(bytes[0]) && bytes[0] != UInt8(ascii: "_")
+        let valid =
+            !bytes.isEmpty && bytes.count <= 64 && isIdentifierByte(bytes[0]) && bytes[0] != UInt8(ascii: "_")
             && bytes.allSatisfy { isIdentifierByte($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
         guard valid else {
             throw SnapfleetError(.invalidBody, "\(field) must be 1-64 characters of [A-Za-z0-9_.-] starting with a letter or digit")
@@ -79,9 +80,11 @@ public enum Wire {
     public static func checkLSN(_ lsn: String, field: String) throws(SnapfleetError) {
         // Bytes, not Characters: a digit followed by a combining mark is one Character.
         let parts = lsn.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        let valid = parts.count == 2 && parts.allSatisfy { part in
-            (1...8).contains(part.count) && part.allSatisfy(isHexByte)
-        }
+        let valid =
+            parts.count == 2
+            && parts.allSatisfy { part in
+                (1...8).contains(part.count) && part.allSatisfy(isHexByte)
+            }
         guard valid else { throw SnapfleetError(.invalidBody, "\(field) must be an LSN like 0/3000028") }
     }
 

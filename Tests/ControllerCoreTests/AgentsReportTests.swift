@@ -55,7 +55,10 @@ struct AgentsReportTests {
         #expect(starts.first == 0)
 
         let expectedCells = [
-            ["pg1", "yes", "0.1.0", "db1.example", "15.18", "7441234567890123456", "/var/lib/postgresql/15/main", "2025-11-25T21:30:00Z", "2025-11-25T21:31:00Z"],
+            [
+                "pg1", "yes", "0.1.0", "db1.example", "15.18", "7441234567890123456", "/var/lib/postgresql/15/main", "2025-11-25T21:30:00Z",
+                "2025-11-25T21:31:00Z",
+            ],
             ["pg2-long-name", "no", "0.1.0", "db2", "down", "-", "-", "2025-11-25T21:00:00Z", "2025-11-25T21:10:00Z"],
             ["pg3", "no", "-", "-", "-", "-", "-", "-", "-"],
         ]
@@ -74,6 +77,7 @@ struct AgentsReportTests {
 
     @Test("an empty fleet is just the header")
     func tableEmpty() {
-        #expect(AgentsReport.table([]) == "SERVER  CONNECTED  AGENT  HOST  POSTGRES  SYSTEM IDENTIFIER  DATA DIRECTORY  CONNECTED SINCE  LAST HEARTBEAT")
+        #expect(
+            AgentsReport.table([]) == "SERVER  CONNECTED  AGENT  HOST  POSTGRES  SYSTEM IDENTIFIER  DATA DIRECTORY  CONNECTED SINCE  LAST HEARTBEAT")
     }
 }

@@ -50,7 +50,10 @@ struct ControllerConfigTests {
             servers:
               pg1: {agent_key: "\(agentKey)"}
             """)
-        #expect(config == ControllerConfig(listen: "tcp://0.0.0.0:9000", keyFile: "/k", adminSocket: "/tmp/admin.sock", heartbeatIntervalMs: 250, servers: config.servers))
+        #expect(
+            config
+                == ControllerConfig(
+                    listen: "tcp://0.0.0.0:9000", keyFile: "/k", adminSocket: "/tmp/admin.sock", heartbeatIntervalMs: 250, servers: config.servers))
         try config.validate()
     }
 
@@ -92,7 +95,9 @@ struct ControllerConfigTests {
         }
     }
 
-    @Test("listen must be a TCP endpoint", arguments: ["ipc:///run/snapfleet/agents.sock", "127.0.0.1:7461", "tcp://127.0.0.1", "tcp://:7461", "tcp://host:port"])
+    @Test(
+        "listen must be a TCP endpoint",
+        arguments: ["ipc:///run/snapfleet/agents.sock", "127.0.0.1:7461", "tcp://127.0.0.1", "tcp://:7461", "tcp://host:port"])
     func listenNotTCP(listen: String) throws {
         let config = try decode("listen: \"\(listen)\"\n" + minimal)
         #expect(throws: SnapfleetError(.invalidConfiguration, "key 'listen' must be tcp://HOST:PORT", hint: "e.g. tcp://127.0.0.1:7461")) {

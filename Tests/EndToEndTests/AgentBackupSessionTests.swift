@@ -1,8 +1,8 @@
 import Foundation
 import SnapfleetCore
 import SnapfleetProtocol
-import Testing
 import TestSupport
+import Testing
 
 /// The backup session as the controller drives it: messages to the real agent process, a real cluster.
 @Suite("the agent's backup session over the wire", .serialized, .enabled(if: BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
@@ -13,7 +13,9 @@ struct AgentBackupSessionTests {
         let agent = try AgentUnderTest(conninfo: cluster.conninfo)
         #expect(agent.hello.postgres.facts?.systemIdentifier == (try cluster.controlData()["Database system identifier"]))
 
-        let started = try agent.request(.backupStart(BackupStart(backupID: "20261125T120000", label: "snapfleet backup pg1 20261125T120000", fastCheckpoint: true, leaseSeconds: 60)))
+        let started = try agent.request(
+            .backupStart(
+                BackupStart(backupID: "20261125T120000", label: "snapfleet backup pg1 20261125T120000", fastCheckpoint: true, leaseSeconds: 60)))
         guard case .backupState(let state) = started else { Issue.record("start answered \(String(describing: started))"); return }
         #expect(state.phase == .running)
         let start = try #require(state.start)
@@ -37,10 +39,13 @@ struct AgentBackupSessionTests {
     func leaseExpiry() throws {
         let cluster = try PostgresCluster()
         let agent = try AgentUnderTest(conninfo: cluster.conninfo)
-        let started = try agent.request(.backupStart(BackupStart(backupID: "20261125T130000", label: "lease test", fastCheckpoint: true, leaseSeconds: 2)))
+        let started = try agent.request(
+            .backupStart(BackupStart(backupID: "20261125T130000", label: "lease test", fastCheckpoint: true, leaseSeconds: 4)))
         guard case .backupState(let state) = started else { Issue.record("start answered \(String(describing: started))"); return }
         #expect(state.phase == .running)
-        #expect(try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(
+            try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(
+                in: .whitespacesAndNewlines) == "1")
 
         let notice = try agent.notification(timeout: .seconds(15)) { if case .backupLeaseExpired = $0 { true } else { false } }
         guard case .backupLeaseExpired(let expired) = notice else { Issue.record("no lease expiry notice:\n\(agent.process.log)"); return }
@@ -49,7 +54,9 @@ struct AgentBackupSessionTests {
         let status = try agent.request(.backupStatus(BackupReference(backupID: "20261125T130000")))
         guard case .backupState(let after) = status else { Issue.record("status answered \(String(describing: status))"); return }
         #expect(after.phase == .leaseExpired)
-        #expect(try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(
+            try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(
+                in: .whitespacesAndNewlines) == "0")
         // Nothing is left in backup mode: a new backup can start and stop on a fresh session.
         let label = try cluster.psql("SELECT pg_backup_start('probe', true); SELECT labelfile FROM pg_backup_stop(false);")
         #expect(label.contains("LABEL: probe"))
@@ -68,9 +75,14 @@ struct AgentBackupSessionTests {
     func stopEndsBackup() throws {
         let cluster = try PostgresCluster()
         let agent = try AgentUnderTest(conninfo: cluster.conninfo)
-        let started = try agent.request(.backupStart(BackupStart(backupID: "20261125T140000", label: "shutdown test", fastCheckpoint: true, leaseSeconds: 600)))
+        let started = try agent.request(
+            .backupStart(BackupStart(backupID: "20261125T140000", label: "shutdown test", fastCheckpoint: true, leaseSeconds: 600)))
         guard case .backupState = started else { Issue.record("start answered \(String(describing: started))"); return }
         agent.process.stop()
-        #expect(try eventually { try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(in: .whitespacesAndNewlines) == "0" })
+        #expect(
+            try eventually {
+                try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(
+                    in: .whitespacesAndNewlines) == "0"
+            })
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `snapfleet-agent check` on a real cluster whose data lives on a real loop-device disk.
 @Suite(
@@ -11,12 +11,12 @@ struct AgentCheckTests {
         let key = try Shell.check([BuiltProducts.path("snapfleet-controller"), "keygen", "--out", directory.file("c.key")])
         let path = directory.file("agent.yaml")
         try """
-            controller: tcp://127.0.0.1:1
-            controller_public_key: "\(key.trimmingCharacters(in: .whitespacesAndNewlines))"
-            key_file: \(directory.file("agent.key"))
-            postgres: "\(conninfo)"
+        controller: tcp://127.0.0.1:1
+        controller_public_key: "\(key.trimmingCharacters(in: .whitespacesAndNewlines))"
+        key_file: \(directory.file("agent.key"))
+        postgres: "\(conninfo)"
 
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -29,7 +29,9 @@ struct AgentCheckTests {
         _ = try Shell.check(["install", "-d", "-o", "postgres", "-m", "700", tablespaceDirectory])
         _ = try cluster.psql("CREATE TABLESPACE fast LOCATION '\(tablespaceDirectory)'")
         let directory = try TemporaryDirectory(prefix: "check")
-        let output = try Shell.run([BuiltProducts.path("snapfleet-agent"), "check", "--config", try writeConfig(directory, conninfo: cluster.conninfo)])
+        let output = try Shell.run([
+            BuiltProducts.path("snapfleet-agent"), "check", "--config", try writeConfig(directory, conninfo: cluster.conninfo),
+        ])
 
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
         let lines = output.stdout.split(separator: "\n")
@@ -45,7 +47,9 @@ struct AgentCheckTests {
     func postgresDown() throws {
         let cluster = try PostgresCluster(start: false)
         let directory = try TemporaryDirectory(prefix: "check")
-        let output = try Shell.run([BuiltProducts.path("snapfleet-agent"), "check", "--config", try writeConfig(directory, conninfo: cluster.conninfo)])
+        let output = try Shell.run([
+            BuiltProducts.path("snapfleet-agent"), "check", "--config", try writeConfig(directory, conninfo: cluster.conninfo),
+        ])
         #expect(output.status == 1)
         #expect(output.stdout.hasPrefix("FAILED  postgres reachable:"))
     }

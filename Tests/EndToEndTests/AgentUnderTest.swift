@@ -26,14 +26,15 @@ final class AgentUnderTest {
         peer = RawPeer(socket, isRouter: true)
         let config = directory.file("agent.yaml")
         try """
-            controller: tcp://127.0.0.1:\(port)
-            controller_public_key: "\(keys.publicKey.z85)"
-            key_file: \(directory.file("agent.key"))
-            postgres: "\(conninfo)"
-            server: pg1
+        controller: tcp://127.0.0.1:\(port)
+        controller_public_key: "\(keys.publicKey.z85)"
+        key_file: \(directory.file("agent.key"))
+        postgres: "\(conninfo)"
+        server: pg1
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        process = try ProgramProcess(BuiltProducts.path("snapfleet-agent"), ["run", "--config", config, "--log-level", "debug"], logPath: directory.file("agent.log"))
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        process = try ProgramProcess(
+            BuiltProducts.path("snapfleet-agent"), ["run", "--config", config, "--log-level", "debug"], logPath: directory.file("agent.log"))
         guard let first = try peer.receive(timeout: .seconds(15)), case .hello(let hello) = first.message else {
             throw FleetError("agent did not say hello:\n\(process.log)")
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Bad configuration ends both programs with one line naming the file and the key, and status 2.
 @Suite("configuration errors", .enabled(if: BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
@@ -32,7 +32,8 @@ struct ConfigurationErrorTests {
     @Test("an unknown top-level key of the agent is refused")
     func unknownAgentKey() throws {
         let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
-        let config = try write("a.yaml", "controller: tcp://127.0.0.1:1\ncontroller_public_key: \"\(key)\"\nkey_file: /x.key\npostgres: \"host=/tmp\"\ncontroler: x\n")
+        let config = try write(
+            "a.yaml", "controller: tcp://127.0.0.1:1\ncontroller_public_key: \"\(key)\"\nkey_file: /x.key\npostgres: \"host=/tmp\"\ncontroler: x\n")
         let output = try run("snapfleet-agent", ["check", "--config", config])
         #expect(output.status == 2)
         #expect(output.stderr.contains("\(config): unknown key 'controler'"))
@@ -40,7 +41,9 @@ struct ConfigurationErrorTests {
 
     @Test("a missing key file is refused with exit status 2, naming the key_file key")
     func missingKeyFile() throws {
-        let config = try write("c.yaml", "listen: tcp://127.0.0.1:\(freeTCPPort())\nkey_file: \(directory.file("missing.key"))\nadmin_socket: \(directory.file("admin.sock"))\n")
+        let config = try write(
+            "c.yaml",
+            "listen: tcp://127.0.0.1:\(freeTCPPort())\nkey_file: \(directory.file("missing.key"))\nadmin_socket: \(directory.file("admin.sock"))\n")
         let output = try run("snapfleet-controller", ["serve", "--config", config])
         #expect(output.status == 2)
         #expect(output.stderr.contains("\(config): key 'key_file'"))
@@ -67,7 +70,8 @@ struct ConfigurationErrorTests {
         let keyPath = directory.file("loose.key")
         _ = try run("snapfleet-controller", ["keygen", "--out", keyPath])
         chmod(keyPath, 0o644)
-        let config = try write("c.yaml", "listen: tcp://127.0.0.1:\(freeTCPPort())\nkey_file: \(keyPath)\nadmin_socket: \(directory.file("admin.sock"))\n")
+        let config = try write(
+            "c.yaml", "listen: tcp://127.0.0.1:\(freeTCPPort())\nkey_file: \(keyPath)\nadmin_socket: \(directory.file("admin.sock"))\n")
         let output = try run("snapfleet-controller", ["serve", "--config", config])
         #expect(output.status == 2)
         #expect(output.stderr.contains("readable by group or others"))

@@ -1,7 +1,7 @@
 import Foundation
 import SnapfleetCore
-import Testing
 import TestSupport
+import Testing
 
 /// The real controller and agent over TCP with CURVE: who gets in, and what the fleet view shows.
 @Suite("controller and agents find and trust each other", .serialized, .enabled(if: BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
@@ -20,7 +20,8 @@ struct FleetTrustTests {
         let systemIdentifier = try cluster.controlData()["Database system identifier"]
         #expect(row["system_identifier"] == .string(try #require(systemIdentifier)))
         #expect(row["data_directory"] == .string(cluster.dataDirectory))
-        #expect(row["pg_version_num"] == .number(Double(try cluster.psql("SHOW server_version_num").trimmingCharacters(in: .whitespacesAndNewlines))!))
+        #expect(
+            row["pg_version_num"] == .number(Double(try cluster.psql("SHOW server_version_num").trimmingCharacters(in: .whitespacesAndNewlines))!))
         #expect(row["postgres_available"] == .bool(true))
         #expect(row["agent_version"] == .string(snapfleetVersion))
         #expect(row["connected_since"] != .null && row["last_heartbeat"] != .null)
@@ -35,7 +36,8 @@ struct FleetTrustTests {
         try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")])
         _ = try fleet.agentKey("stranger")
         try fleet.startController()
-        let agent = try fleet.startAgent(config: try fleet.writeAgentConfig("stranger", keyName: "stranger", conninfo: cluster.conninfo, server: "pg1"), name: "stranger")
+        let agent = try fleet.startAgent(
+            config: try fleet.writeAgentConfig("stranger", keyName: "stranger", conninfo: cluster.conninfo, server: "pg1"), name: "stranger")
 
         #expect(try eventually { fleet.controller?.log.contains("connection refused: unknown agent key") == true })
         Thread.sleep(forTimeInterval: 1.5)
@@ -50,7 +52,8 @@ struct FleetTrustTests {
         let fleet = try Fleet()
         try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1"), "pg2": try fleet.agentKey("pg2")])
         try fleet.startController()
-        let impostor = try fleet.startAgent(config: try fleet.writeAgentConfig("impostor", keyName: "pg1", conninfo: cluster.conninfo, server: "pg2"), name: "impostor")
+        let impostor = try fleet.startAgent(
+            config: try fleet.writeAgentConfig("impostor", keyName: "pg1", conninfo: cluster.conninfo, server: "pg2"), name: "impostor")
 
         #expect(try eventually { impostor.log.contains("not_authorized") }, "agent log: \(impostor.log)")
         #expect(impostor.log.contains("may not speak for server 'pg2'"))

@@ -2,8 +2,8 @@ import Foundation
 import Messaging
 import SnapfleetCore
 import SnapfleetProtocol
-import Testing
 import TestSupport
+import Testing
 
 /// Thousands of random and mutated messages at both programs: neither crashes, the connection
 /// survives, and a valid request still gets its answer afterwards.
@@ -31,8 +31,15 @@ struct FuzzTests {
             try agent.peer.sendRaw(fuzz.next())
             if index % 50 == 0 { errorReplies += try agent.peer.drain() }
         }
+        // Replies trail the sends; collect them before judging how many there were.
+        _ = try eventually(timeout: .seconds(20)) {
+            errorReplies += try agent.peer.drain()
+            return errorReplies > Self.messageCount / 4
+        }
         let reply = try agent.request(.backupStatus(BackupReference(backupID: "19990101T000000")))
-        guard case .error(let error) = reply else { Issue.record("valid request answered \(String(describing: reply)):\n\(agent.process.log.suffix(2000))"); return }
+        guard case .error(let error) = reply else {
+            Issue.record("valid request answered \(String(describing: reply)):\n\(agent.process.log.suffix(2000))"); return
+        }
         #expect(error.code == .backupNotFound)
         #expect(agent.process.isRunning)
         #expect(errorReplies > Self.messageCount / 4, "hostile messages are answered with errors")
@@ -46,7 +53,8 @@ struct FuzzTests {
         try fleet.startController()
         let context = try ZMQContext()
         let keys = try KeyFile.read(fleet.directory.file("pg1.key"))
-        let socket = try Sockets.curveDealer(context, keys: keys, serverKey: try CurvePublicKey(z85: fleet.controllerPublicKey), endpoint: "tcp://127.0.0.1:\(fleet.port)")
+        let socket = try Sockets.curveDealer(
+            context, keys: keys, serverKey: try CurvePublicKey(z85: fleet.controllerPublicKey), endpoint: "tcp://127.0.0.1:\(fleet.port)")
         defer { socket.close() }
         let peer = RawPeer(socket, isRouter: false)
 
@@ -56,10 +64,16 @@ struct FuzzTests {
             try peer.sendRaw(fuzz.next())
             if index % 50 == 0 { errorReplies += try peer.drain() }
         }
+        _ = try eventually(timeout: .seconds(20)) {
+            errorReplies += try peer.drain()
+            return errorReplies > Self.messageCount / 4
+        }
         let hello = Envelope(.hello(Hello(server: "pg1", agentVersion: "0.1.0", hostname: "fuzz", postgres: .down("none"))))
         try peer.send(hello)
         let ack = try peer.reply(to: hello.id, timeout: .seconds(20))
-        guard case .helloAck(let accepted)? = ack?.message else { Issue.record("hello answered \(String(describing: ack)):\n\(fleet.controller?.log.suffix(2000) ?? "")"); return }
+        guard case .helloAck(let accepted)? = ack?.message else {
+            Issue.record("hello answered \(String(describing: ack)):\n\(fleet.controller?.log.suffix(2000) ?? "")"); return
+        }
         #expect(accepted.server == "pg1")
         #expect(fleet.controller?.isRunning == true)
         #expect(errorReplies > Self.messageCount / 4)

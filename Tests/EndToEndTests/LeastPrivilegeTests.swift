@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The agent holds no cloud credential: nothing in its module graph or binary looks for one.
 @Suite("the agent holds no cloud credential")
@@ -27,7 +27,9 @@ struct LeastPrivilegeTests {
 
     @Test("snapfleet-agent is built only from allowed modules (no cloud, storage or credential code)")
     func moduleGraph() throws {
-        let output = try Shell.check(["swift", "package", "--package-path", Self.repositoryRoot, "dump-package"])
+        // A scratch path of its own: `swift test` holds the lock on .build while tests run.
+        let scratch = try TemporaryDirectory(prefix: "dump-package")
+        let output = try Shell.check(["swift", "package", "--package-path", Self.repositoryRoot, "--scratch-path", scratch.path, "dump-package"])
         let closure = try ModuleGraph(dumpPackageJSON: Data(output.utf8)).dependencies(of: "snapfleet-agent")
         let unexpected = closure.subtracting(Self.agentModules)
         #expect(unexpected.isEmpty, "snapfleet-agent depends on \(unexpected.sorted())")

@@ -120,7 +120,10 @@ struct HTTPConnectionTests {
         let echo = try echo(response)
         let sent = echo.headers.filter { $0[0].lowercased().hasPrefix("x-") || $0[0] == "Authorization" }
         #expect(sent == headers.map { [$0.name, $0.value] })
-        #expect(Set(echo.headerNames) == ["host", "user-agent", "content-length", "x-amz-date", "x-amz-content-sha256", "authorization", "x-empty", "x-twice"])
+        #expect(
+            Set(echo.headerNames) == [
+                "host", "user-agent", "content-length", "x-amz-date", "x-amz-content-sha256", "authorization", "x-empty", "x-twice",
+            ])
         #expect(echo.header("User-Agent") == "snapfleet/\(snapfleetVersion)")
     }
 

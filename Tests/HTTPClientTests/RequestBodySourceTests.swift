@@ -1,8 +1,9 @@
 import Foundation
-@testable import HTTPClient
 import SnapfleetCore
 import TestSupport
 import Testing
+
+@testable import HTTPClient
 
 /// curl rewinds a body (through the seek callback) when it resends a request, e.g. after a
 /// kept-alive connection turned out dead; a local server cannot provoke that on demand, so the

@@ -1,5 +1,6 @@
-@testable import HTTPClient
 import Testing
+
+@testable import HTTPClient
 
 @Suite("ResponseHeaderParser")
 struct ResponseHeaderParserTests {

@@ -39,9 +39,10 @@ struct BackupSessionMachineTests {
     @Test("start calls pg_backup_start once and replies running when it returns")
     func startTranscript() throws {
         var machine = Machine()
-        #expect(machine.handle(.startRequested(1, startRequest())) == [
-            .callStart(backupID: "b1", label: "label b1", fastCheckpoint: true)
-        ])
+        #expect(
+            machine.handle(.startRequested(1, startRequest())) == [
+                .callStart(backupID: "b1", label: "label b1", fastCheckpoint: true)
+            ])
         #expect(try state(machine).phase == .starting)
         let actions = machine.handle(.startSucceeded(backupID: "b1", startInfo))
         let expected = BackupState(
@@ -85,9 +86,10 @@ struct BackupSessionMachineTests {
         #expect(try state(machine).leaseDeadline == t0 + .seconds(19))
         #expect(machine.handle(.tick(now: t0 + .seconds(12))) == [], "the old deadline has no effect")
         #expect(machine.handle(.tick(now: t0 + .seconds(18.9))) == [])
-        #expect(machine.handle(.tick(now: t0 + .seconds(19))) == [
-            .endSession(backupID: "b1"), .reportLeaseExpired(backupID: "b1"),
-        ])
+        #expect(
+            machine.handle(.tick(now: t0 + .seconds(19))) == [
+                .endSession(backupID: "b1"), .reportLeaseExpired(backupID: "b1"),
+            ])
         #expect(try state(machine).phase == .leaseExpired)
         #expect(try state(machine).leaseDeadline == nil)
         #expect(machine.handle(.tick(now: t0 + .seconds(30))) == [], "expiry is reported once")
@@ -111,9 +113,10 @@ struct BackupSessionMachineTests {
     @Test("stop ends the lease, calls pg_backup_stop once, and answers every stop request with the same result")
     func stopTranscript() throws {
         var machine = running()
-        #expect(machine.handle(.stopRequested(2, backupID: "b1", waitForArchive: true)) == [
-            .callStop(backupID: "b1", waitForArchive: true)
-        ])
+        #expect(
+            machine.handle(.stopRequested(2, backupID: "b1", waitForArchive: true)) == [
+                .callStop(backupID: "b1", waitForArchive: true)
+            ])
         #expect(try state(machine).phase == .stopping)
         #expect(machine.handle(.stopRequested(3, backupID: "b1", waitForArchive: true)) == [])
         #expect(machine.handle(.tick(now: t0 + .seconds(60))) == [], "no lease while stopping")
@@ -125,8 +128,9 @@ struct BackupSessionMachineTests {
         let expected = BackupState(backupID: "b1", label: "label b1", phase: .stopped, start: startInfo, stop: stopInfo)
         #expect(stopped == [.closeSession(backupID: "b1"), .reply(2, .success(expected)), .reply(3, .success(expected))])
         #expect(machine.handle(.stopRequested(5, backupID: "b1", waitForArchive: false)) == [.reply(5, .success(expected))])
-        #expect(error(machine.handle(.renewRequested(6, backupID: "b1", lease: .seconds(1), now: t0)).first)?.code
-            == .backupNotRunning)
+        #expect(
+            error(machine.handle(.renewRequested(6, backupID: "b1", lease: .seconds(1), now: t0)).first)?.code
+                == .backupNotRunning)
     }
 
     @Test("a stop while the backup is still starting is refused, retryable")
@@ -192,14 +196,16 @@ struct BackupSessionMachineTests {
         var machine = Machine()
         _ = machine.handle(.startRequested(1, startRequest()))
         let failure = SnapfleetError(.postgresUnavailable, "cannot connect to postgresql: refused", retryable: true)
-        #expect(machine.handle(.startFailed(backupID: "b1", failure)) == [
-            .closeSession(backupID: "b1"), .reply(1, .failure(failure)),
-        ])
+        #expect(
+            machine.handle(.startFailed(backupID: "b1", failure)) == [
+                .closeSession(backupID: "b1"), .reply(1, .failure(failure)),
+            ])
         #expect(try state(machine).phase == .failed)
         #expect(try state(machine).failure == failure)
-        #expect(machine.handle(.startRequested(2, startRequest())) == [
-            .callStart(backupID: "b1", label: "label b1", fastCheckpoint: true)
-        ])
+        #expect(
+            machine.handle(.startRequested(2, startRequest())) == [
+                .callStart(backupID: "b1", label: "label b1", fastCheckpoint: true)
+            ])
     }
 
     @Test("a failed stop ends the session and the backup stays failed")
@@ -207,9 +213,10 @@ struct BackupSessionMachineTests {
         var machine = running()
         _ = machine.handle(.stopRequested(2, backupID: "b1", waitForArchive: true))
         let failure = SnapfleetError(.postgresError, "postgresql error: canceling statement (SQLSTATE 57014)")
-        #expect(machine.handle(.stopFailed(backupID: "b1", failure)) == [
-            .endSession(backupID: "b1"), .reply(2, .failure(failure)),
-        ])
+        #expect(
+            machine.handle(.stopFailed(backupID: "b1", failure)) == [
+                .endSession(backupID: "b1"), .reply(2, .failure(failure)),
+            ])
         #expect(machine.handle(.startRequested(3, startRequest())) == [.reply(3, .success(try state(machine)))])
         #expect(try state(machine).phase == .failed)
     }
@@ -220,8 +227,9 @@ struct BackupSessionMachineTests {
         let lost = SnapfleetError(.postgresUnavailable, "the postgresql session holding backup b1 was lost")
         #expect(machine.handle(.sessionLost(backupID: "b1", lost)) == [.closeSession(backupID: "b1")])
         #expect(try state(machine).phase == .failed)
-        #expect(error(machine.handle(.stopRequested(2, backupID: "b1", waitForArchive: true)).first)?.code
-            == .backupNotRunning)
+        #expect(
+            error(machine.handle(.stopRequested(2, backupID: "b1", waitForArchive: true)).first)?.code
+                == .backupNotRunning)
         #expect(machine.handle(.tick(now: t0 + .seconds(100))) == [])
     }
 
@@ -230,12 +238,14 @@ struct BackupSessionMachineTests {
         var machine = running()
         _ = machine.handle(.stopRequested(2, backupID: "b1", waitForArchive: true))
         _ = machine.handle(.stopSucceeded(backupID: "b1", stopInfo))
-        #expect(machine.handle(.startRequested(3, startRequest("b2"))) == [
-            .callStart(backupID: "b2", label: "label b2", fastCheckpoint: true)
-        ])
+        #expect(
+            machine.handle(.startRequested(3, startRequest("b2"))) == [
+                .callStart(backupID: "b2", label: "label b2", fastCheckpoint: true)
+            ])
         #expect(try state(machine, "b2").phase == .starting)
         #expect(machine.handle(.stopSucceeded(backupID: "b1", stopInfo)) == [], "events for b1 are stale now")
-        #expect(error(machine.handle(.stopRequested(4, backupID: "b1", waitForArchive: true)).first)?.code
-            == .backupNotFound)
+        #expect(
+            error(machine.handle(.stopRequested(4, backupID: "b1", waitForArchive: true)).first)?.code
+                == .backupNotFound)
     }
 }

@@ -1,5 +1,6 @@
-@testable import PostgresBackup
 import Testing
+
+@testable import PostgresBackup
 
 @Suite("SecretScrubber")
 struct SecretScrubberTests {
@@ -18,8 +19,9 @@ struct SecretScrubberTests {
     @Test("removes a known secret wherever it appears")
     func knownSecret() {
         let scrubber = SecretScrubber(secrets: ["hunter2"])
-        #expect(scrubber.scrub(#"missing "=" after "hunter2" in connection info string"#)
-            == #"missing "=" after "<redacted>" in connection info string"#)
+        #expect(
+            scrubber.scrub(#"missing "=" after "hunter2" in connection info string"#)
+                == #"missing "=" after "<redacted>" in connection info string"#)
     }
 
     @Test("joins libpq's multi-line messages into one line")

@@ -1,7 +1,8 @@
 import Foundation
-@testable import PostgresBackup
 import TestSupport
 import Testing
+
+@testable import PostgresBackup
 
 @Suite("WALDirectory")
 struct WALDirectoryTests {

@@ -94,8 +94,10 @@ struct WALFileNameTests {
 
     @Test("rejects names that are not plain 24-hex-digit segment names")
     func rejectsGarbage() {
-        for text in ["", "00000001000000000000000", "0000000100000000000000001", "00000001000000000000000G",
-                     "000000010000000000000001.partial", "00000001.history", "0000000100000000000000+1"] {
+        for text in [
+            "", "00000001000000000000000", "0000000100000000000000001", "00000001000000000000000G",
+            "000000010000000000000001.partial", "00000001.history", "0000000100000000000000+1",
+        ] {
             #expect(WALFileName(text) == nil, "\(text) should not parse")
         }
     }

@@ -97,7 +97,10 @@ struct ConfigLoaderTests {
                 weight: 1
             """
         let error = try decodeError(yaml)
-        #expect(error == SnapfleetError(.invalidConfiguration, "\(file): unknown key 'servers.pg1.agent_kye'", hint: "check its spelling against the documentation"))
+        #expect(
+            error
+                == SnapfleetError(
+                    .invalidConfiguration, "\(file): unknown key 'servers.pg1.agent_kye'", hint: "check its spelling against the documentation"))
     }
 
     @Test("an unknown key inside a list item is named with its index")
@@ -197,7 +200,9 @@ struct ConfigLoaderTests {
     func validationErrorNamesFile() throws {
         let (directory, path) = try temporaryFile(valid.replacingOccurrences(of: "weight: 2", with: "weight: -1"))
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(throws: SnapfleetError(.invalidConfiguration, "\(path): key 'servers.pg2.weight' must not be negative", hint: "use 0 to disable a server")) {
+        #expect(
+            throws: SnapfleetError(.invalidConfiguration, "\(path): key 'servers.pg2.weight' must not be negative", hint: "use 0 to disable a server")
+        ) {
             try ConfigLoader.load(FleetConfig.self, from: path)
         }
 

@@ -241,7 +241,9 @@ public final class PostgresCluster: Sendable {
                 bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
             }
         }
-        guard bound else { throw CommandFailed(command: ["bind"], output: ProcessOutput(status: errno, stdout: "", stderr: "bind to 127.0.0.1:0 failed")) }
+        guard bound else {
+            throw CommandFailed(command: ["bind"], output: ProcessOutput(status: errno, stdout: "", stderr: "bind to 127.0.0.1:0 failed"))
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -57,8 +57,12 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         try ConfigCheck.absolutePath(keyFile, key: "key_file")
         try ConfigCheck.range(factsIntervalSeconds, 1...3600, key: "facts_interval_seconds")
         if let server {
-            do { try Wire.checkServerName(server, field: "it") } catch { throw ConfigCheck.invalid("server", "is not a valid server name: \(error.message)") }
+            do { try Wire.checkServerName(server, field: "it") } catch {
+                throw ConfigCheck.invalid("server", "is not a valid server name: \(error.message)")
+            }
         }
-        guard !postgres.value.isEmpty else { throw ConfigCheck.invalid("postgres", "must not be empty", hint: "a libpq conninfo such as 'host=/var/run/postgresql dbname=postgres'") }
+        guard !postgres.value.isEmpty else {
+            throw ConfigCheck.invalid("postgres", "must not be empty", hint: "a libpq conninfo such as 'host=/var/run/postgresql dbname=postgres'")
+        }
     }
 }

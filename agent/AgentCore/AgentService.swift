@@ -117,7 +117,12 @@ public final class AgentService: DaemonService {
         Task { [loop, controller, logger] in
             let reply = await requests.answer(inbound.envelope.message)
             if case .error(let body) = reply {
-                logger.warning("backup request failed", metadata: ["message.type": "\(inbound.envelope.message.type.rawValue)", "error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
+                logger.warning(
+                    "backup request failed",
+                    metadata: [
+                        "message.type": "\(inbound.envelope.message.type.rawValue)", "error.code": "\(body.code.rawValue)",
+                        "error": "\(body.message)",
+                    ])
             }
             loop.send(.reply(to: inbound.envelope.id, reply), to: controller)
         }
@@ -160,7 +165,12 @@ public final class AgentService: DaemonService {
 
     private func logPostgres(_ report: PostgresReport) {
         if let facts = report.facts {
-            logger.info("postgres reachable", metadata: ["pg.version": "\(facts.serverVersionNum)", "pg.system_identifier": "\(facts.systemIdentifier)", "pg.data_directory": "\(facts.dataDirectory)"])
+            logger.info(
+                "postgres reachable",
+                metadata: [
+                    "pg.version": "\(facts.serverVersionNum)", "pg.system_identifier": "\(facts.systemIdentifier)",
+                    "pg.data_directory": "\(facts.dataDirectory)",
+                ])
         } else {
             logger.warning("postgres unreachable", metadata: ["error": "\(report.error ?? "unknown")"])
         }

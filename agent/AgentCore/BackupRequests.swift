@@ -46,10 +46,11 @@ public struct BackupRequests: Sendable {
         guard state.phase == .stopped, let start = state.start, let stop = state.stop else {
             throw state.failure ?? SnapfleetError(.backupNotRunning, "backup \(state.backupID) ended as \(state.phase.rawValue)")
         }
-        return .backupStopped(BackupStopped(
-            backupID: state.backupID, start: startPoint(start), stopLSN: stop.lsn.description,
-            stopWALFile: stop.walFileName.description, stopTime: stop.time, backupLabel: stop.backupLabel,
-            tablespaceMap: stop.tablespaceMap ?? ""))
+        return .backupStopped(
+            BackupStopped(
+                backupID: state.backupID, start: startPoint(start), stopLSN: stop.lsn.description,
+                stopWALFile: stop.walFileName.description, stopTime: stop.time, backupLabel: stop.backupLabel,
+                tablespaceMap: stop.tablespaceMap ?? ""))
     }
 
     private func wireState(_ state: PostgresBackup.BackupState) -> SnapfleetProtocol.BackupState {

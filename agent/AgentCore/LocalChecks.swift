@@ -37,7 +37,11 @@ public struct LocalChecks: Sendable {
     public func run() -> [CheckResult] {
         let facts: ServerFacts
         do { facts = try probe.facts() } catch {
-            return [CheckResult(name: "postgres reachable", passed: false, detail: error.message, hint: error.hint ?? "check 'postgres' in the agent configuration")]
+            return [
+                CheckResult(
+                    name: "postgres reachable", passed: false, detail: error.message,
+                    hint: error.hint ?? "check 'postgres' in the agent configuration")
+            ]
         }
         var results = [
             CheckResult(name: "postgres reachable", passed: true, detail: "\(facts.version), system identifier \(facts.systemIdentifier)"),
@@ -57,7 +61,8 @@ public struct LocalChecks: Sendable {
             return CheckResult(name: "postgres version supported", passed: true, detail: "\(facts.versionNumber)")
         } catch {
             let failure = error as? SnapfleetError
-            return CheckResult(name: "postgres version supported", passed: false, detail: failure?.message ?? "\(facts.versionNumber)", hint: failure?.hint)
+            return CheckResult(
+                name: "postgres version supported", passed: false, detail: failure?.message ?? "\(facts.versionNumber)", hint: failure?.hint)
         }
     }
 
@@ -84,10 +89,16 @@ public struct LocalChecks: Sendable {
         do {
             let placement = try mapping.get().placement(of: path)
             guard let device = placement.device else {
-                return CheckResult(name: check, passed: false, detail: "\(path) is on \(placement.mount.fsType) at \(placement.mount.mountPoint), not a disk", hint: "snapshots can only capture data on attached disks")
+                return CheckResult(
+                    name: check, passed: false, detail: "\(path) is on \(placement.mount.fsType) at \(placement.mount.mountPoint), not a disk",
+                    hint: "snapshots can only capture data on attached disks")
             }
             let extra = device.serial.map { ", serial \($0)" } ?? device.loopBackingFile.map { ", backed by \($0)" } ?? ""
-            return CheckResult(name: check, passed: true, detail: "\(device.devicePath) (\(device.majorMinor)\(extra)) mounted at \(placement.mount.mountPoint) with \(placement.mount.findmntOptions)")
+            return CheckResult(
+                name: check, passed: true,
+                detail:
+                    "\(device.devicePath) (\(device.majorMinor)\(extra)) mounted at \(placement.mount.mountPoint) with \(placement.mount.findmntOptions)"
+            )
         } catch {
             return CheckResult(name: check, passed: false, detail: (error as? SnapfleetError)?.message ?? "\(error)")
         }

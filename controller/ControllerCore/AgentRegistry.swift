@@ -40,14 +40,16 @@ public struct AgentRegistry: Sendable {
         }
         if let claimed {
             guard allowed.contains(claimed) else {
-                throw SnapfleetError(.notAuthorized, "this agent's key may not speak for server '\(claimed)'",
-                                     hint: "bind the key to '\(claimed)' in the controller configuration")
+                throw SnapfleetError(
+                    .notAuthorized, "this agent's key may not speak for server '\(claimed)'",
+                    hint: "bind the key to '\(claimed)' in the controller configuration")
             }
             return claimed
         }
         guard allowed.count == 1, let only = allowed.first else {
-            throw SnapfleetError(.notAuthorized, "this agent's key is bound to several servers (\(allowed.sorted().joined(separator: ", ")))",
-                                 hint: "set 'server' in the agent configuration")
+            throw SnapfleetError(
+                .notAuthorized, "this agent's key is bound to several servers (\(allowed.sorted().joined(separator: ", ")))",
+                hint: "set 'server' in the agent configuration")
         }
         return only
     }

@@ -38,10 +38,12 @@ public final class ControllerService: DaemonService {
         _ = loop.add(agents, isRouter: true) { [weak self] in self?.handleAgent($0) }
         _ = loop.add(admin, isRouter: true) { [weak self] in self?.handleAdmin($0) }
         loop.addTimer(every: .milliseconds(config.heartbeatIntervalMs)) { [weak self] in self?.heartbeat() }
-        logger.info("controller listening", metadata: [
-            "listen": "\(config.listen)", "admin_socket": "\(config.adminSocket)", "controller.key": "\(keys.publicKey)",
-            "servers": "\(config.servers.keys.sorted().joined(separator: ","))",
-        ])
+        logger.info(
+            "controller listening",
+            metadata: [
+                "listen": "\(config.listen)", "admin_socket": "\(config.adminSocket)", "controller.key": "\(keys.publicKey)",
+                "servers": "\(config.servers.keys.sorted().joined(separator: ","))",
+            ])
     }
 
     /// Creates the admin socket's directory (0700) if needed, then binds the socket (0600).
@@ -94,7 +96,8 @@ public final class ControllerService: DaemonService {
         case .backupLeaseExpired(let notice):
             logger.warning("agent ended a backup whose lease expired", metadata: ["server": "\(server)", "backup.id": "\(notice.backupID)"])
         case .error(let body):
-            logger.warning("agent reported an error", metadata: ["server": "\(server)", "error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
+            logger.warning(
+                "agent reported an error", metadata: ["server": "\(server)", "error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
         default:
             refuse(inbound, SnapfleetError(.unexpectedMessage, "\(message.type.rawValue) is not a message an agent may send"))
         }
@@ -109,7 +112,8 @@ public final class ControllerService: DaemonService {
             let ack = HelloAck(server: server, controllerVersion: snapfleetVersion, heartbeatIntervalMs: config.heartbeatIntervalMs)
             loop.send(.reply(to: inbound.envelope.id, .helloAck(ack)), to: inbound.peer)
         } catch {
-            logger.warning("agent refused", metadata: ["agent.key": "\(inbound.userID ?? "-")", "server": "\(hello.server ?? "-")", "error": "\(error)"])
+            logger.warning(
+                "agent refused", metadata: ["agent.key": "\(inbound.userID ?? "-")", "server": "\(hello.server ?? "-")", "error": "\(error)"])
             loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
         }
     }
