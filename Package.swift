@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "Digests", dependencies: ["COpenSSL"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "SnapfleetCore"]),
         .target(name: "AWSSigning", dependencies: ["Digests", "SnapfleetCore"]),
+        .target(name: "CloudXML", dependencies: ["SnapfleetCore"]),
         .target(
             name: "ProgramSupport",
             dependencies: ["SnapfleetCore", "Messaging", .product(name: "Logging", package: "swift-log")]
@@ -92,6 +93,7 @@ let package = Package(
         .testTarget(name: "DigestsTests", dependencies: ["Digests"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "SnapfleetCore", "TestSupport"]),
+        .testTarget(name: "CloudXMLTests", dependencies: ["CloudXML", "SnapfleetCore"]),
         .testTarget(
             name: "AgentCoreTests",
             dependencies: ["AgentCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "TestSupport"]
