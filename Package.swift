@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl", "SnapfleetCore"]),
         .target(name: "AWSSigning", dependencies: ["Digests", "SnapfleetCore"]),
         .target(name: "CloudXML", dependencies: ["SnapfleetCore"]),
+        .target(name: "CloudCredentials", dependencies: ["SnapfleetCore", "AWSSigning", "HTTPClient"]),
+        .target(name: "CloudSnapshots", dependencies: ["SnapfleetCore", "HTTPClient", "AWSSigning", "CloudXML", "HostInspection"]),
         .target(
             name: "ProgramSupport",
             dependencies: ["SnapfleetCore", "Messaging", .product(name: "Logging", package: "swift-log")]
@@ -94,6 +96,8 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudXMLTests", dependencies: ["CloudXML", "SnapfleetCore"]),
+        .testTarget(name: "CloudCredentialsTests", dependencies: ["CloudCredentials", "AWSSigning", "SnapfleetCore", "TestSupport"]),
+        .testTarget(name: "CloudSnapshotsTests", dependencies: ["CloudSnapshots", "AWSSigning", "CloudXML", "SnapfleetCore", "TestSupport"]),
         .testTarget(
             name: "AgentCoreTests",
             dependencies: ["AgentCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "TestSupport"]

@@ -55,4 +55,6 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case httpError = "http_error"
     /// A bug: something that should not happen did.
     case internalError = "internal_error"
+    /// The object (or file) exists and the write was asked never to overwrite it.
+    case alreadyExists = "already_exists"
 }

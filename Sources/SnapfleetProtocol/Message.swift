@@ -26,6 +26,10 @@ public enum Message: Sendable, Equatable {
     case backupStopped(BackupStopped)
     /// See `MessageType.backupLeaseExpired`.
     case backupLeaseExpired(BackupLeaseExpired)
+    /// See `MessageType.diskMap`.
+    case diskMap(DiskMapRequest)
+    /// See `MessageType.diskMapResult`.
+    case diskMapResult(DiskMapResult)
     /// See `MessageType.agentsList`.
     case agentsList
     /// See `MessageType.agents`.
@@ -46,6 +50,8 @@ public enum Message: Sendable, Equatable {
         case .backupState: .backupState
         case .backupStopped: .backupStopped
         case .backupLeaseExpired: .backupLeaseExpired
+        case .diskMap: .diskMap
+        case .diskMapResult: .diskMapResult
         case .agentsList: .agentsList
         case .agents: .agents
         }
@@ -65,6 +71,8 @@ public enum Message: Sendable, Equatable {
         case .backupState(let body): body
         case .backupStopped(let body): body
         case .backupLeaseExpired(let body): body
+        case .diskMap(let body): body
+        case .diskMapResult(let body): body
         case .agents(let body): body
         }
     }
@@ -84,6 +92,8 @@ public enum Message: Sendable, Equatable {
         case .backupState: .backupState(try body.decode(BackupState.self))
         case .backupStopped: .backupStopped(try body.decode(BackupStopped.self))
         case .backupLeaseExpired: .backupLeaseExpired(try body.decode(BackupLeaseExpired.self))
+        case .diskMap: .diskMap(try body.decode(DiskMapRequest.self))
+        case .diskMapResult: .diskMapResult(try body.decode(DiskMapResult.self))
         case .agentsList: try body.decode(EmptyBody.self).asMessage(.agentsList)
         case .agents: .agents(try body.decode(AgentsList.self))
         }

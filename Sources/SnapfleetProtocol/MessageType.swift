@@ -27,6 +27,10 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case backupStopped = "backup_stopped"
     /// Agent → controller notification: a lease ran out and the agent ended the backup.
     case backupLeaseExpired = "backup_lease_expired"
+    /// Controller → agent request: resolve disks to local devices and map PostgreSQL's directories.
+    case diskMap = "disk_map"
+    /// Agent → controller reply to `disk_map`.
+    case diskMapResult = "disk_map_result"
     /// Operator → controller request on the admin socket: list the fleet's agents.
     case agentsList = "agents_list"
     /// Controller → operator reply to `agents_list`.
@@ -35,9 +39,9 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     /// Whether a message of this type is a request, a reply or a notification.
     public var kind: Kind {
         switch self {
-        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .agentsList:
+        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList:
             return .request
-        case .helloAck, .error, .backupState, .backupStopped, .agents:
+        case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents:
             return .reply
         case .heartbeat, .backupLeaseExpired:
             return .notification
@@ -47,8 +51,8 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     /// Who may send a message of this type.
     public var sender: Sender {
         switch self {
-        case .hello, .backupState, .backupStopped, .backupLeaseExpired: return .agent
-        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .agents:
+        case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult: return .agent
+        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents:
             return .controller
         case .agentsList: return .operator
         case .heartbeat, .error: return .anyone

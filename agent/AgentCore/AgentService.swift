@@ -103,6 +103,8 @@ public final class AgentService: DaemonService {
             logger.warning("controller reported an error", metadata: ["error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
         case .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus:
             answerBackupRequest(inbound)
+        case .diskMap(let request):
+            answerDiskMap(request, inbound)
         default:
             logger.warning("unexpected message from controller", metadata: ["message.type": "\(message.type.rawValue)"])
             guard message.type.kind == .request else { return }
@@ -123,6 +125,20 @@ public final class AgentService: DaemonService {
                         "message.type": "\(inbound.envelope.message.type.rawValue)", "error.code": "\(body.code.rawValue)",
                         "error": "\(body.message)",
                     ])
+            }
+            loop.send(.reply(to: inbound.envelope.id, reply), to: controller)
+        }
+    }
+
+    /// Reading mounts, sysfs and PostgreSQL's facts touches the disk: off the loop's thread.
+    private func answerDiskMap(_ request: DiskMapRequest, _ inbound: Inbound) {
+        Task { [loop, controller, probe] in
+            let facts = try? probe.facts()
+            let reply: Message
+            do throws(SnapfleetError) {
+                reply = .diskMapResult(try DiskMapping().answer(request, facts: facts))
+            } catch {
+                reply = .error(ErrorBody(error))
             }
             loop.send(.reply(to: inbound.envelope.id, reply), to: controller)
         }

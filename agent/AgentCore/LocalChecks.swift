@@ -48,9 +48,9 @@ public struct LocalChecks: Sendable {
             versionCheck(facts),
         ]
         let mapping = Result { try mapper() }
-        for (name, path) in directories(of: facts) {
-            results.append(readable(name, path))
-            results.append(placement(name, path, mapping))
+        for directory in facts.dataDirectories {
+            results.append(readable(directory.label, directory.path))
+            results.append(placement(directory.label, directory.path, mapping))
         }
         return results
     }
@@ -64,16 +64,6 @@ public struct LocalChecks: Sendable {
             return CheckResult(
                 name: "postgres version supported", passed: false, detail: failure?.message ?? "\(facts.versionNumber)", hint: failure?.hint)
         }
-    }
-
-    /// The data directory, each tablespace, and `pg_wal` when it lives elsewhere.
-    private func directories(of facts: ServerFacts) -> [(String, String)] {
-        var directories = [("data directory", facts.dataDirectory)]
-        directories += facts.tablespaces.map { ("tablespace \($0.name)", $0.location) }
-        if let wal = facts.walDirectory, !wal.hasPrefix(facts.dataDirectory + "/") {
-            directories.append(("pg_wal", wal))
-        }
-        return directories
     }
 
     private func readable(_ name: String, _ path: String) -> CheckResult {

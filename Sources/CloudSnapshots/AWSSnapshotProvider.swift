@@ -1,0 +1,170 @@
+import AWSSigning
+import SnapfleetCore
+
+/// EBS snapshots of an EC2 instance's volumes, through the EC2 Query API (barman-cloud's `aws`).
+public struct AWSSnapshotProvider: SnapshotProvider {
+    /// Always `aws`.
+    public let name = "aws"
+    /// The EC2 client every call goes through.
+    public let client: EC2Client
+
+    /// Creates a provider over `client`.
+    public init(client: EC2Client) {
+        self.client = client
+    }
+
+    /// Creates a provider for `region` with `credentials`; `endpoint` overrides AWS's (tests).
+    public init(credentials: AWSCredentials, region: String, endpoint: String? = nil) throws(SnapfleetError) {
+        self.init(client: try EC2Client(credentials: credentials, region: region, endpoint: endpoint))
+    }
+
+    /// Finds a non-terminated instance by id (`i-…`) or by `Name` tag, with barman-cloud's rules and messages.
+    public func instance(_ nameOrID: String) throws(SnapfleetError) -> InstanceInfo {
+        let found = try ec2Instance(nameOrID)
+        var facts = ["region": client.region]
+        if let owner = found.ownerID { facts["account_id"] = owner }
+        return InstanceInfo(id: found.id, name: found.name, zone: found.availabilityZone, providerFacts: facts)
+    }
+
+    /// The instance itself, looked up as `instance(_:)` describes.
+    func ec2Instance(_ nameOrID: String) throws(SnapfleetError) -> EC2Instance {
+        var reservations: [EC2Reservation]
+        if nameOrID.hasPrefix("i-") {
+            do {
+                reservations = try client.describeInstances(ids: [nameOrID], filters: [.notTerminated])
+            } catch  where error.message.contains("InvalidInstanceID.Malformed") {
+                // barman-cloud's rule: an id-looking name such as `i-db` is looked up as a name.
+                reservations = try describeByName(nameOrID)
+            } catch  where error.code == .notFound {
+                // Deliberately unlike barman-cloud (which re-raises): an unknown id is just "not found".
+                reservations = []
+            }
+        } else {
+            reservations = try describeByName(nameOrID)
+        }
+        return try Self.single(reservations, matching: nameOrID)
+    }
+
+    /// Instances whose `Name` tag is `name`, terminated ones excluded.
+    private func describeByName(_ name: String) throws(SnapfleetError) -> [EC2Reservation] {
+        try client.describeInstances(filters: [EC2Filter("tag:Name", [name]), .notTerminated])
+    }
+
+    /// Exactly one instance in exactly one reservation, or barman-cloud's error for the case.
+    static func single(_ reservations: [EC2Reservation], matching nameOrID: String) throws(SnapfleetError) -> EC2Instance {
+        let nonEmpty = reservations.filter { !$0.instances.isEmpty }
+        guard let reservation = nonEmpty.first else {
+            throw SnapfleetError(.notFound, "Cannot find instance \(nameOrID)")
+        }
+        guard nonEmpty.count == 1 else {
+            throw SnapfleetError(.invalidConfiguration, "Cannot find a unique EC2 reservation containing instance \(nameOrID)")
+        }
+        guard reservation.instances.count == 1 else {
+            throw SnapfleetError(.invalidConfiguration, "Cannot find a unique EC2 instance matching \(nameOrID)")
+        }
+        return reservation.instances[0]
+    }
+
+    /// Each disk by volume id, else by `Name` tag, among the volumes attached to `instance` (its root volume excluded).
+    public func disks(_ namesOrIDs: [String], attachedTo instance: InstanceInfo) throws(SnapfleetError) -> [DiskInfo] {
+        let ec2 = try ec2Instance(instance.id)
+        let attached = try client.describeVolumes(filters: [EC2Filter("attachment.instance-id", [ec2.id])])
+            .compactMap { volume in volume.attachments.first { $0.instanceID == ec2.id }.map { (volume, $0) } }
+            // barman-cloud leaves out the root volume, so naming it reads as "not attached".
+            .filter { $0.1.device != ec2.rootDeviceName }
+        var found: [DiskInfo] = []
+        var missing: [String] = []
+        for wanted in namesOrIDs {
+            guard let (volume, attachment) = try Self.match(wanted, in: attached) else {
+                missing.append(wanted)
+                continue
+            }
+            found.append(Self.disk(wanted, volume: volume, attachment: attachment, instance: ec2))
+        }
+        guard missing.isEmpty else {
+            throw SnapfleetError(.notFound, "Disks not attached to instance \(instance.id): \(missing.joined(separator: ", "))")
+        }
+        return found
+    }
+
+    /// The attached volume whose id is `wanted`, else the one whose `Name` tag is; several is an error.
+    static func match(
+        _ wanted: String, in attached: [(EC2Volume, EC2Volume.Attachment)]
+    ) throws(SnapfleetError) -> (EC2Volume, EC2Volume.Attachment)? {
+        if let byID = attached.first(where: { $0.0.id == wanted }) { return byID }
+        let byName = attached.filter { $0.0.name == wanted }
+        guard byName.count <= 1 else {
+            let ids = byName.map(\.0.id).joined(separator: ", ")
+            throw SnapfleetError(.invalidConfiguration, "Duplicate volumes found matching \(wanted): \(ids)")
+        }
+        return byName.first
+    }
+
+    /// The `DiskInfo` recorded for a matched volume.
+    static func disk(_ wanted: String, volume: EC2Volume, attachment: EC2Volume.Attachment, instance: EC2Instance) -> DiskInfo {
+        var facts: [String: String] = [:]
+        // The agent needs it to map `/dev/sdf` to `/dev/xvdf` (hvm) or `/dev/hdf` (paravirtual).
+        if let virtualization = instance.virtualizationType { facts["virtualization_type"] = virtualization }
+        if let source = volume.sourceSnapshotID { facts["source_snapshot"] = source }
+        return DiskInfo(configuredName: wanted, id: volume.id, deviceName: attachment.device, sizeGiB: volume.sizeGiB, providerFacts: facts)
+    }
+
+    /// `CreateSnapshot` with the `Name` tag first; an `error` state in the answer is an error.
+    public func createSnapshot(of disk: DiskInfo, request: SnapshotRequest) throws(SnapfleetError) -> SnapshotInfo {
+        let created = try client.createSnapshot(volumeID: disk.id, name: request.name, tags: request.tags)
+        let info = Self.info(created, name: request.name)
+        guard info.state != .error else {
+            throw SnapfleetError(.ioError, "Snapshot '\(request.name)' failed: \(created.id) \(created.stateMessage ?? "state error")")
+        }
+        return info
+    }
+
+    /// The snapshot's state and progress; a snapshot that no longer exists is `.notFound`.
+    public func describeSnapshot(_ snapshot: SnapshotInfo) throws(SnapfleetError) -> SnapshotInfo {
+        let found: [EC2Snapshot]
+        do {
+            found = try client.describeSnapshots(ids: [snapshot.id])
+        } catch  where error.code == .notFound {
+            found = []
+        }
+        guard let current = found.first(where: { $0.id == snapshot.id }) else {
+            throw SnapfleetError(.notFound, "snapshot \(snapshot.id) not found")
+        }
+        var info = Self.info(current, name: current.tags["Name"] ?? snapshot.name)
+        if info.diskID.isEmpty { info.diskID = snapshot.diskID }
+        return info
+    }
+
+    /// `DeleteSnapshot`; a missing snapshot counts as deleted, a locked one is refused with barman-cloud's message.
+    public func deleteSnapshot(_ snapshot: SnapshotInfo) throws(SnapfleetError) {
+        do {
+            try client.deleteSnapshot(id: snapshot.id)
+        } catch  where error.message.contains("InvalidSnapshot.NotFound") {
+            return
+        } catch  where error.message.contains("SnapshotLocked") {
+            throw SnapfleetError(
+                .invalidConfiguration, "Locked snapshot: \(snapshot.id).",
+                hint: "Before deleting a snapshot, please ensure that it is not locked or that the lock has expired.")
+        }
+    }
+
+    /// Locks a snapshot against deletion (`LockSnapshot`); call it right after `createSnapshot`, as barman-cloud does.
+    public func lockSnapshot(
+        _ snapshot: SnapshotInfo, mode: EC2SnapshotLockMode, durationDays: Int? = nil, coolOffHours: Int? = nil
+    ) throws(SnapfleetError) -> EC2SnapshotLock {
+        try client.lockSnapshot(id: snapshot.id, mode: mode, durationDays: durationDays, coolOffHours: coolOffHours)
+    }
+
+    /// Maps EC2's snapshot states onto `SnapshotState`; archive states count as completed.
+    static func info(_ snapshot: EC2Snapshot, name: String) -> SnapshotInfo {
+        let state: SnapshotState =
+            switch snapshot.state {
+            case "pending": .pending
+            case "error": .error
+            default: .completed
+            }
+        return SnapshotInfo(
+            id: snapshot.id, name: name, diskID: snapshot.volumeID, state: state, progressPercent: snapshot.progressPercent,
+            failure: state == .error ? (snapshot.stateMessage ?? "snapshot in error state") : nil)
+    }
+}

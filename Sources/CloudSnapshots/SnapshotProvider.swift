@@ -1,0 +1,121 @@
+import SnapfleetCore
+
+/// A cloud (or the local machine) that can snapshot the disks of an instance.
+///
+/// Every provider answers the same questions the pre-flight checks and the backup ask, so the
+/// controller's orchestration is written once. Calls may block on network I/O: call them off
+/// any event loop.
+public protocol SnapshotProvider: Sendable {
+    /// The provider's name as recorded in `snapshots_info` (`aws`, `gcp`, `azure`, `local`).
+    var name: String { get }
+
+    /// Finds the instance by id or name; `.notFound` if there is none, an error if the name is ambiguous.
+    func instance(_ nameOrID: String) throws(SnapfleetError) -> InstanceInfo
+
+    /// Finds each listed disk (by id or name) and checks it is attached to `instance`;
+    /// the result is in the order given. A missing or detached disk is an error naming it.
+    func disks(_ namesOrIDs: [String], attachedTo instance: InstanceInfo) throws(SnapfleetError) -> [DiskInfo]
+
+    /// Starts a snapshot of `disk` and returns as soon as its contents are fixed (for AWS, when
+    /// `CreateSnapshot` has returned); it may still be copying in the background.
+    func createSnapshot(of disk: DiskInfo, request: SnapshotRequest) throws(SnapfleetError) -> SnapshotInfo
+
+    /// The snapshot's current state and progress.
+    func describeSnapshot(_ snapshot: SnapshotInfo) throws(SnapfleetError) -> SnapshotInfo
+
+    /// Deletes a snapshot; deleting one that does not exist succeeds.
+    func deleteSnapshot(_ snapshot: SnapshotInfo) throws(SnapfleetError)
+}
+
+/// An instance (a VM, or this machine for the local provider).
+public struct InstanceInfo: Sendable, Equatable {
+    /// The provider's id for it (`i-0abc…`, or the host name for local).
+    public var id: String
+    /// Its name (the `Name` tag on AWS), if it has one.
+    public var name: String?
+    /// Where it runs (availability zone, zone, location), if the provider has such a thing.
+    public var zone: String?
+    /// Provider-specific facts to record (e.g. AWS `account_id`, `region`).
+    public var providerFacts: [String: String]
+
+    /// Creates an instance description.
+    public init(id: String, name: String? = nil, zone: String? = nil, providerFacts: [String: String] = [:]) {
+        self.id = id
+        self.name = name
+        self.zone = zone
+        self.providerFacts = providerFacts
+    }
+}
+
+/// A disk attached to an instance.
+public struct DiskInfo: Sendable, Equatable {
+    /// The name the configuration used for it (`snapshot_disks` entry).
+    public var configuredName: String
+    /// The provider's id for it (`vol-0abc…`, or the image path for local).
+    public var id: String
+    /// The device name it is attached as (`/dev/sdf`, `/dev/loop3`, `lun 2`…), as the provider reports it.
+    public var deviceName: String
+    /// Its size in GiB, if known.
+    public var sizeGiB: Int?
+    /// Provider-specific facts to record with its snapshot.
+    public var providerFacts: [String: String]
+
+    /// Creates a disk description.
+    public init(configuredName: String, id: String, deviceName: String, sizeGiB: Int? = nil, providerFacts: [String: String] = [:]) {
+        self.configuredName = configuredName
+        self.id = id
+        self.deviceName = deviceName
+        self.sizeGiB = sizeGiB
+        self.providerFacts = providerFacts
+    }
+}
+
+/// What a snapshot should be called and tagged with.
+public struct SnapshotRequest: Sendable, Equatable {
+    /// `<disk as configured>-<backup id lower-cased>`, barman-cloud's naming.
+    public var name: String
+    /// Tags (configured tags plus one naming the backup id).
+    public var tags: [String: String]
+
+    /// Creates a request.
+    public init(name: String, tags: [String: String]) {
+        self.name = name
+        self.tags = tags
+    }
+}
+
+/// A snapshot and where it stands.
+public struct SnapshotInfo: Sendable, Equatable {
+    /// The provider's id (`snap-0abc…`, or the snapshot image path for local).
+    public var id: String
+    /// Its name.
+    public var name: String
+    /// The disk it was taken of.
+    public var diskID: String
+    /// Where it stands.
+    public var state: SnapshotState
+    /// Copy progress in percent, if the provider reports it.
+    public var progressPercent: Int?
+    /// Why it failed, for `.error`.
+    public var failure: String?
+
+    /// Creates a snapshot description.
+    public init(id: String, name: String, diskID: String, state: SnapshotState, progressPercent: Int? = nil, failure: String? = nil) {
+        self.id = id
+        self.name = name
+        self.diskID = diskID
+        self.state = state
+        self.progressPercent = progressPercent
+        self.failure = failure
+    }
+}
+
+/// A snapshot's life.
+public enum SnapshotState: String, Sendable, Equatable {
+    /// Contents fixed, still being copied.
+    case pending
+    /// Complete and usable.
+    case completed
+    /// Failed; it must be deleted.
+    case error
+}

@@ -1,0 +1,66 @@
+import HostInspection
+import PostgresBackup
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// Answers `disk_map`: resolves the provider's disks to local block devices and their mounts,
+/// and maps PostgreSQL's directories to the devices under them.
+public struct DiskMapping: Sendable {
+    private let mapper: @Sendable () throws -> DiskMapper
+    private let devRoot: String
+
+    /// Maps with `mapper` (the live host by default); device names are looked up under `devRoot`.
+    public init(devRoot: String = "/dev", mapper: @escaping @Sendable () throws -> DiskMapper = { try DiskMapper.current() }) {
+        self.mapper = mapper
+        self.devRoot = devRoot
+    }
+
+    /// The answer for `request`; `facts` nil (PostgreSQL down) leaves `paths` empty.
+    public func answer(_ request: DiskMapRequest, facts: ServerFacts?) throws(SnapfleetError) -> DiskMapResult {
+        let mapper: DiskMapper
+        do { mapper = try self.mapper() } catch {
+            throw SnapfleetError(.ioError, "cannot read this host's mounts and block devices: \(error)")
+        }
+        let disks = request.disks.map { locate($0, with: mapper) }
+        let paths = (facts?.dataDirectories ?? []).map { place($0, with: mapper) }
+        return DiskMapResult(disks: disks, paths: paths)
+    }
+
+    /// The first candidate device that exists: the name itself, its `xvd` rename, the NVMe
+    /// device whose serial is the volume id (how a Nitro instance shows an EBS volume).
+    private func locate(_ disk: DiskReference, with mapper: DiskMapper) -> DiskPlacement {
+        for candidate in candidates(for: disk, blockDevices: mapper.blockDevices) {
+            guard let found = try? mapper.mounts(ofDevicePath: candidate) else { continue }
+            let mounts = found.mounts.map { MountPoint(target: $0.findmntTarget(), options: $0.findmntOptions) }
+            return DiskPlacement(id: disk.id, deviceName: disk.deviceName, localDevice: found.device.devicePath, mounts: mounts, error: nil)
+        }
+        let tried = candidates(for: disk, blockDevices: nil).joined(separator: ", ")
+        return DiskPlacement(id: disk.id, deviceName: disk.deviceName, localDevice: nil, mounts: [], error: "no block device found (tried \(tried))")
+    }
+
+    private func candidates(for disk: DiskReference, blockDevices: BlockDevices?) -> [String] {
+        let name = String(disk.deviceName.dropFirst("/dev/".count))
+        var paths = ["\(devRoot)/\(name)"]
+        if name.hasPrefix("sd") { paths.append("\(devRoot)/xvd\(name.dropFirst(2))") }
+        if disk.id.hasPrefix("vol-") {
+            if let blockDevices, let nvme = try? blockDevices.disk(forEBSVolume: disk.id) {
+                paths.append(nvme.devicePath)
+            } else if blockDevices == nil {
+                paths.append("the NVMe device with serial \(disk.id.replacingOccurrences(of: "-", with: ""))")
+            }
+        }
+        return paths
+    }
+
+    private func place(_ directory: DataDirectory, with mapper: DiskMapper) -> SnapfleetProtocol.PathPlacement {
+        do {
+            let placement = try mapper.placement(of: directory.path)
+            let mount = MountPoint(target: placement.mount.findmntTarget(), options: placement.mount.findmntOptions)
+            let error = placement.device == nil ? "not on a block device (\(placement.mount.fsType))" : nil
+            return .init(
+                role: directory.role, name: directory.name, path: directory.path, device: placement.device?.devicePath, mount: mount, error: error)
+        } catch {
+            return .init(role: directory.role, name: directory.name, path: directory.path, device: nil, mount: nil, error: "\(error)")
+        }
+    }
+}
