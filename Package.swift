@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl", "SnapfleetCore"]),
         .target(name: "AWSSigning", dependencies: ["Digests", "SnapfleetCore"]),
         .target(name: "CloudXML", dependencies: ["SnapfleetCore"]),
+        .target(name: "ObjectStore", dependencies: ["HTTPClient", "AWSSigning", "CloudXML", "Digests", "SnapfleetCore"]),
         .target(name: "CloudCredentials", dependencies: ["SnapfleetCore", "AWSSigning", "HTTPClient"]),
         .target(name: "CloudSnapshots", dependencies: ["SnapfleetCore", "HTTPClient", "AWSSigning", "CloudXML", "HostInspection"]),
         .target(
@@ -96,6 +97,7 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudXMLTests", dependencies: ["CloudXML", "SnapfleetCore"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudCredentialsTests", dependencies: ["CloudCredentials", "AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudSnapshotsTests", dependencies: ["CloudSnapshots", "AWSSigning", "CloudXML", "SnapfleetCore", "TestSupport"]),
         .testTarget(

@@ -1,0 +1,32 @@
+import SnapfleetCore
+
+/// Blocking access to a bucket-like store of objects addressed by key (`file://` or S3).
+///
+/// Keys are `/`-separated paths relative to the store's root (`base/20260101T000000/backup.info`).
+/// Every call may be made from any thread.
+public protocol ObjectStore: Sendable {
+    /// Stores `body` under `key`; with `ifAbsent`, fails with `.alreadyExists` rather than overwrite.
+    func put(_ key: String, body: ObjectBody, ifAbsent: Bool) throws(SnapfleetError)
+    /// The whole object in memory; `.notFound` if there is none.
+    func get(_ key: String) throws(SnapfleetError) -> [UInt8]
+    /// Writes the object to the file at `path` (replaced atomically); `.notFound` if there is none.
+    func download(_ key: String, to path: String) throws(SnapfleetError)
+    /// The object's size, entity tag and modification time, or nil if there is none.
+    func head(_ key: String) throws(SnapfleetError) -> ObjectInfo?
+    /// Every object under `prefix` (all pages), with keys grouped up to `delimiter` when given.
+    func list(prefix: String, delimiter: String?) throws(SnapfleetError) -> ObjectListing
+    /// Removes the object; a missing object is not an error.
+    func delete(_ key: String) throws(SnapfleetError)
+}
+
+extension ObjectStore {
+    /// Stores `body` under `key`, replacing any object there.
+    public func put(_ key: String, body: ObjectBody) throws(SnapfleetError) {
+        try put(key, body: body, ifAbsent: false)
+    }
+
+    /// Every object under `prefix`, without grouping.
+    public func list(prefix: String) throws(SnapfleetError) -> ObjectListing {
+        try list(prefix: prefix, delimiter: nil)
+    }
+}
