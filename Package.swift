@@ -69,7 +69,8 @@ let package = Package(
         .target(
             name: "ControllerCore",
             dependencies: [
-                "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "ProgramSupport",
+                "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "ProgramSupport", "CloudSnapshots",
+                "CloudCredentials",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "controller/ControllerCore"

@@ -30,6 +30,10 @@ public enum Message: Sendable, Equatable {
     case diskMap(DiskMapRequest)
     /// See `MessageType.diskMapResult`.
     case diskMapResult(DiskMapResult)
+    /// See `MessageType.checkServer`.
+    case checkServer(CheckServer)
+    /// See `MessageType.checkReport`.
+    case checkReport(CheckReport)
     /// See `MessageType.agentsList`.
     case agentsList
     /// See `MessageType.agents`.
@@ -52,6 +56,8 @@ public enum Message: Sendable, Equatable {
         case .backupLeaseExpired: .backupLeaseExpired
         case .diskMap: .diskMap
         case .diskMapResult: .diskMapResult
+        case .checkServer: .checkServer
+        case .checkReport: .checkReport
         case .agentsList: .agentsList
         case .agents: .agents
         }
@@ -73,6 +79,8 @@ public enum Message: Sendable, Equatable {
         case .backupLeaseExpired(let body): body
         case .diskMap(let body): body
         case .diskMapResult(let body): body
+        case .checkServer(let body): body
+        case .checkReport(let body): body
         case .agents(let body): body
         }
     }
@@ -94,6 +102,8 @@ public enum Message: Sendable, Equatable {
         case .backupLeaseExpired: .backupLeaseExpired(try body.decode(BackupLeaseExpired.self))
         case .diskMap: .diskMap(try body.decode(DiskMapRequest.self))
         case .diskMapResult: .diskMapResult(try body.decode(DiskMapResult.self))
+        case .checkServer: .checkServer(try body.decode(CheckServer.self))
+        case .checkReport: .checkReport(try body.decode(CheckReport.self))
         case .agentsList: try body.decode(EmptyBody.self).asMessage(.agentsList)
         case .agents: .agents(try body.decode(AgentsList.self))
         }

@@ -31,6 +31,10 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case diskMap = "disk_map"
     /// Agent → controller reply to `disk_map`.
     case diskMapResult = "disk_map_result"
+    /// Operator → controller request on the admin socket: run a server's pre-flight checks.
+    case checkServer = "check_server"
+    /// Controller → operator reply to `check_server`.
+    case checkReport = "check_report"
     /// Operator → controller request on the admin socket: list the fleet's agents.
     case agentsList = "agents_list"
     /// Controller → operator reply to `agents_list`.
@@ -39,9 +43,9 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     /// Whether a message of this type is a request, a reply or a notification.
     public var kind: Kind {
         switch self {
-        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList:
+        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList, .checkServer:
             return .request
-        case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents:
+        case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport:
             return .reply
         case .heartbeat, .backupLeaseExpired:
             return .notification
@@ -52,9 +56,9 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     public var sender: Sender {
         switch self {
         case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult: return .agent
-        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents:
+        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport:
             return .controller
-        case .agentsList: return .operator
+        case .agentsList, .checkServer: return .operator
         case .heartbeat, .error: return .anyone
         }
     }

@@ -27,9 +27,13 @@ final class Fleet: @unchecked Sendable {
         try Self.keygen("snapfleet-agent", out: directory.file("\(name).key"))
     }
 
-    /// Writes controller.yaml with `servers` (name → agent public key).
-    func writeControllerConfig(servers: [String: String], heartbeatMs: Int = 500) throws {
-        let serverLines = servers.keys.sorted().map { "  \($0):\n    agent_key: \"\(servers[$0]!)\"" }.joined(separator: "\n")
+    /// Writes controller.yaml with `servers` (name → agent public key) and, per server, more
+    /// settings as YAML lines indented under it (`settings["pg1"] = "provider: local\n…"`).
+    func writeControllerConfig(servers: [String: String], heartbeatMs: Int = 500, settings: [String: String] = [:]) throws {
+        let serverLines = servers.keys.sorted().map { name in
+            let extra = (settings[name] ?? "").split(separator: "\n").map { "\n    \($0)" }.joined()
+            return "  \(name):\n    agent_key: \"\(servers[name]!)\"\(extra)"
+        }.joined(separator: "\n")
         let text = """
             listen: tcp://127.0.0.1:\(port)
             key_file: \(directory.file("controller.key"))

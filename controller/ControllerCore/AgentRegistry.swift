@@ -73,6 +73,11 @@ public struct AgentRegistry: Sendable {
         sessions[server].flatMap { $0.connected ? $0.peer : nil }
     }
 
+    /// The last hello of a server's agent, if it is connected.
+    public func hello(of server: String) -> Hello? {
+        sessions[server].flatMap { $0.connected ? $0.hello : nil }
+    }
+
     /// The peers of every connected agent.
     public var connectedPeers: [Peer] { sessions.values.filter(\.connected).map(\.peer) }
 

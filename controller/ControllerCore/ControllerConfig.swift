@@ -61,6 +61,7 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
             do { try Wire.checkServerName(name) } catch {
                 throw ConfigCheck.invalid("servers.\(name)", "is not a valid server name: \(error.message)")
             }
+            try servers[name]!.validate(server: name)
         }
     }
 
@@ -74,11 +75,105 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
 public struct ServerConfig: Codable, Equatable, Sendable {
     /// The public key (Z85) of the agent allowed to speak for this server.
     public var agentKey: CurvePublicKey
+    /// Where its catalog lives: `s3://bucket/prefix` or `file:///dir` (needed for backups).
+    public var destination: String?
+    /// Who snapshots its disks: `aws` or `local` (needed for checks and backups).
+    public var provider: SnapshotProviderKind?
+    /// The instance (id or name) its disks are attached to.
+    public var snapshotInstance: String?
+    /// The disks (ids or names) that must hold its data.
+    public var snapshotDisks: [String]
+    /// Tags for every snapshot.
+    public var tags: [String: String]
+    /// AWS settings, for `provider: aws`.
+    public var aws: AWSSettings?
+    /// Local settings, for `provider: local`.
+    public var local: LocalSettings?
 
     /// Creates server settings.
-    public init(agentKey: CurvePublicKey) { self.agentKey = agentKey }
+    public init(
+        agentKey: CurvePublicKey, destination: String? = nil, provider: SnapshotProviderKind? = nil, snapshotInstance: String? = nil,
+        snapshotDisks: [String] = [], tags: [String: String] = [:], aws: AWSSettings? = nil, local: LocalSettings? = nil
+    ) {
+        self.agentKey = agentKey
+        self.destination = destination
+        self.provider = provider
+        self.snapshotInstance = snapshotInstance
+        self.snapshotDisks = snapshotDisks
+        self.tags = tags
+        self.aws = aws
+        self.local = local
+    }
 
     enum CodingKeys: String, CodingKey {
         case agentKey = "agent_key"
+        case destination, provider
+        case snapshotInstance = "snapshot_instance"
+        case snapshotDisks = "snapshot_disks"
+        case tags, aws, local
+    }
+
+    /// Decodes, with empty lists and maps as defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        agentKey = try container.decode(CurvePublicKey.self, forKey: .agentKey)
+        destination = try container.decodeIfPresent(String.self, forKey: .destination)
+        provider = try container.decodeIfPresent(SnapshotProviderKind.self, forKey: .provider)
+        snapshotInstance = try container.decodeIfPresent(String.self, forKey: .snapshotInstance)
+        snapshotDisks = try container.decodeIfPresent([String].self, forKey: .snapshotDisks) ?? []
+        tags = try container.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
+        aws = try container.decodeIfPresent(AWSSettings.self, forKey: .aws)
+        local = try container.decodeIfPresent(LocalSettings.self, forKey: .local)
+    }
+
+    /// Checks that the provider's own settings are there.
+    func validate(server: String) throws(SnapfleetError) {
+        let key = "servers.\(server)"
+        switch provider {
+        case .aws? where aws == nil: throw ConfigCheck.invalid("\(key).aws", "is required with provider aws", hint: "at least 'region'")
+        case .local? where local == nil:
+            throw ConfigCheck.invalid("\(key).local", "is required with provider local", hint: "at least 'snapshot_directory'")
+        default: break
+        }
+        if let local { try ConfigCheck.absolutePath(local.snapshotDirectory, key: "\(key).local.snapshot_directory") }
+    }
+}
+
+/// The snapshot providers a server can use.
+public enum SnapshotProviderKind: String, Codable, Sendable, Equatable {
+    /// AWS EC2/EBS.
+    case aws
+    /// Image files behind loop devices on the controller's own host.
+    case local
+}
+
+/// AWS settings of a server.
+public struct AWSSettings: Codable, Equatable, Sendable {
+    /// The region (`us-east-1`).
+    public var region: String
+    /// A profile of the shared credential files; the standard chain otherwise.
+    public var profile: String?
+    /// An S3/EC2-compatible endpoint (tests, S3-compatible stores).
+    public var endpointURL: String?
+    /// How long to wait for snapshots to complete, in seconds. Default 3600.
+    public var awaitSnapshotsTimeout: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case region, profile
+        case endpointURL = "endpoint_url"
+        case awaitSnapshotsTimeout = "await_snapshots_timeout"
+    }
+}
+
+/// Local-provider settings of a server.
+public struct LocalSettings: Codable, Equatable, Sendable {
+    /// Where snapshot images are kept (must exist, not on a snapshotted disk).
+    public var snapshotDirectory: String
+    /// Short names for disk images (`pgdata: /var/lib/snapfleet/disks/pgdata.img`).
+    public var disks: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case snapshotDirectory = "snapshot_directory"
+        case disks
     }
 }

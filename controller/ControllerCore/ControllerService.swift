@@ -153,11 +153,32 @@ public final class ControllerService: DaemonService {
 
     // MARK: - Operators
 
+    /// Pre-flight checks call the cloud and the agent: they run off the loop's thread.
+    private func check(_ server: String, _ inbound: Inbound) {
+        guard let serverConfig = config.servers[server] else {
+            let error = SnapfleetError(.unknownServer, "no server named '\(server)' in the configuration")
+            return loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
+        }
+        let runner = PreflightRunner(
+            askAgent: { [weak self] message throws(SnapfleetError) in
+                guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
+                return try await self.request(message, server: server, timeout: .seconds(30)).envelope.message
+            },
+            hello: { [weak self] in self?.registry.withLock { $0.hello(of: server) } })
+        Task { [loop, logger] in
+            let report = await runner.run(server: server, config: serverConfig)
+            logger.info("pre-flight checks ran", metadata: ["server": "\(server)", "passed": "\(report.passed)"])
+            loop.send(.reply(to: inbound.envelope.id, .checkReport(report)), to: inbound.peer)
+        }
+    }
+
     private func handleAdmin(_ inbound: Inbound) {
         switch inbound.envelope.message {
         case .agentsList:
             let agents = registry.withLock { $0.list() }
             loop.send(.reply(to: inbound.envelope.id, .agents(AgentsList(agents: agents))), to: inbound.peer)
+        case .checkServer(let request):
+            check(request.server, inbound)
         default:
             refuse(inbound, SnapfleetError(.unexpectedMessage, "\(inbound.envelope.message.type.rawValue) is not an operator request"))
         }

@@ -14,7 +14,7 @@ struct Controller: ParsableCommand {
         abstract: "Central coordinator of snapfleet: trusts agents by key, tracks the fleet, runs backups.",
         discussion: "Exit status: 0 success, 1 the operation failed, 2 bad configuration or key file.",
         version: snapfleetVersion,
-        subcommands: [Serve.self, Agents.self, KeygenCommand.self]
+        subcommands: [Serve.self, Agents.self, CheckCommand.self, KeygenCommand.self]
     )
 }
 
@@ -67,6 +67,36 @@ struct Agents: ParsableCommand {
         } catch {
             ProgramExit.fail("snapfleet-controller", error)
         }
+    }
+}
+
+/// `check`: a server's pre-flight checks.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Run a server's pre-flight checks (asks the running controller): instance, disks, mounts, coverage, PostgreSQL.",
+        discussion: "One line per check, OK or FAILED with a hint. Exit status 0 only if every check passes.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The server to check.")
+    var server: String
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        let config = options.load()
+        let report: CheckReport
+        do throws(SnapfleetError) {
+            let reply = try LocalClient.call(.checkServer(CheckServer(server: server)), socketPath: config.adminSocket, timeout: .seconds(120))
+            guard case .checkReport(let received) = reply else {
+                throw SnapfleetError(.unexpectedMessage, "controller answered check_server with \(reply.type.rawValue)")
+            }
+            report = received
+        } catch {
+            ProgramExit.fail("snapfleet-controller", error)
+        }
+        print(format == .json ? CheckReportOutput.json(report) : report.checks.map(\.line).joined(separator: "\n"))
+        if !report.passed { throw ExitCode(1) }
     }
 }
 

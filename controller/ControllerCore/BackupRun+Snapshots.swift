@@ -1,0 +1,121 @@
+import CloudSnapshots
+import Foundation
+import SnapfleetCore
+import SnapfleetProtocol
+
+extension BackupRun {
+    // MARK: - Creating snapshots
+
+    mutating func snapshotCreated(diskID: String, _ result: Result<SnapshotInfo, SnapfleetError>, at now: Date) -> [BackupAction] {
+        let wasPending = pendingCreates.remove(diskID) != nil
+        switch result {
+        case .failure(let error):
+            guard wasPending else { return [] }
+            guard isHealthy else { return concludeCleanupIfDone() }
+            return fail(.snapshot, "disk \(diskName(diskID)): \(error.description)", at: now)
+        case .success(let info):
+            return adopt(info, diskID: diskID, wasPending: wasPending, at: now)
+        }
+    }
+
+    /// Takes ownership of a snapshot that exists: keeps it while the run is healthy, otherwise deletes it
+    /// (barman leaves such snapshots orphaned, spec §4.8; snapfleet never does).
+    private mutating func adopt(_ info: SnapshotInfo, diskID: String, wasPending: Bool, at now: Date) -> [BackupAction] {
+        if isKnown(info.id) { return wasPending ? concludeCleanupIfDone() : [] }
+        let entry = TakenSnapshot(disk: disk(diskID, fallback: info), snapshot: info)
+        guard wasPending else {
+            strays.append(entry)
+            return delete([entry])
+        }
+        taken.append(entry)
+        guard isHealthy else { return delete([entry]) }
+        if info.state == .error {
+            return fail(.snapshot, "snapshot \(info.id) of disk \(entry.disk.configuredName) failed: \(info.failure ?? "error state")", at: now)
+        }
+        // Every `CreateSnapshot` returned: the contents are fixed, so the agent stops before they complete.
+        return pendingCreates.isEmpty && phase == .snapshotting ? requestStop(at: now) : []
+    }
+
+    private func isKnown(_ snapshotID: String) -> Bool {
+        (taken + strays).contains { $0.snapshot.id == snapshotID }
+    }
+
+    /// The disk with this provider id; a snapshot of a disk not in the plan still gets recorded.
+    private func disk(_ diskID: String, fallback info: SnapshotInfo) -> DiskInfo {
+        plan.disks.first { $0.id == diskID } ?? DiskInfo(configuredName: diskID, id: diskID, deviceName: "")
+    }
+
+    func diskName(_ diskID: String) -> String {
+        plan.disks.first { $0.id == diskID }?.configuredName ?? diskID
+    }
+
+    // MARK: - Waiting for completion
+
+    /// Describes every snapshot not yet completed and not already being described; finishes when none is left.
+    mutating func pollSnapshots(at now: Date) -> [BackupAction] {
+        let incomplete = taken.filter { $0.snapshot.state != .completed }
+        guard !incomplete.isEmpty else { return finishing(at: now) }
+        lastPollAt = now
+        let asked = incomplete.filter { !describing.contains($0.snapshot.id) }
+        describing.formUnion(asked.map(\.snapshot.id))
+        return asked.map { .describeSnapshot($0.snapshot) }
+    }
+
+    mutating func snapshotDescribed(id: String, _ result: Result<SnapshotInfo, SnapfleetError>, at now: Date) -> [BackupAction] {
+        guard phase == .awaitingSnapshots, describing.remove(id) != nil,
+            let index = taken.firstIndex(where: { $0.snapshot.id == id })
+        else { return [] }
+        switch result {
+        case .failure(let error):
+            // A failed describe is retried at the next poll; the timeout bounds the retries.
+            lastDescribeError = error.description
+            return []
+        case .success(let info):
+            taken[index].snapshot = info
+            if info.state == .error {
+                let disk = taken[index].disk.configuredName
+                return fail(.snapshotCompletion, "snapshot \(id) of disk \(disk) failed: \(info.failure ?? "error state")", at: now)
+            }
+            return taken.allSatisfy { $0.snapshot.state == .completed } ? finishing(at: now) : []
+        }
+    }
+
+    // MARK: - The clock and the lease
+
+    mutating func tick(at now: Date) -> [BackupAction] {
+        guard isHealthy else { return [] }
+        return renewLeaseIfHalfUsed(at: now) + checkSnapshots(at: now)
+    }
+
+    /// Renews while the agent holds the backup open, once more than half of the lease has passed.
+    private mutating func renewLeaseIfHalfUsed(at now: Date) -> [BackupAction] {
+        guard session == .running || session == .stopRequested, let renewed = leaseRenewedAt,
+            now.timeIntervalSince(renewed) > Double(plan.leaseSeconds) / 2
+        else { return [] }
+        leaseRenewedAt = now
+        return [.renewLease(BackupRenew(backupID: plan.backupID, leaseSeconds: plan.leaseSeconds))]
+    }
+
+    /// Times the wait out, or polls again once the interval has passed and no describe is outstanding.
+    private mutating func checkSnapshots(at now: Date) -> [BackupAction] {
+        guard phase == .awaitingSnapshots, let deadline = snapshotDeadline else { return [] }
+        if now >= deadline { return fail(.snapshotCompletion, timeoutCause, at: now) }
+        guard describing.isEmpty, now.timeIntervalSince(lastPollAt ?? .distantPast) >= plan.pollInterval else { return [] }
+        return pollSnapshots(at: now)
+    }
+
+    private var timeoutCause: String {
+        let waiting = taken.filter { $0.snapshot.state != .completed }.map { taken in
+            "\(taken.snapshot.id) (\(taken.snapshot.progressPercent.map { "\($0)%" } ?? taken.snapshot.state.rawValue))"
+        }
+        let last = lastDescribeError.map { "; last describe error: \($0)" } ?? ""
+        return "snapshots not completed after \(Int(plan.snapshotTimeout)) s: \(waiting.joined(separator: ", "))\(last)"
+    }
+
+    mutating func leaseExpired(at now: Date) -> [BackupAction] {
+        guard session == .running || session == .stopRequested else { return [] }
+        session = .ended
+        guard isHealthy else { return [] }
+        return fail(.lease, "the agent ended the backup because its lease of \(plan.leaseSeconds) s ran out", at: now)
+    }
+}

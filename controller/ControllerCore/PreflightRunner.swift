@@ -1,0 +1,50 @@
+import CloudSnapshots
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// Gathers the pre-flight findings of a server: provider lookups, then the agent's disk map.
+struct PreflightRunner: Sendable {
+    /// Sends a request to the server's agent.
+    let askAgent: @Sendable (Message) async throws(SnapfleetError) -> Message
+    /// The agent's last hello.
+    let hello: @Sendable () -> Hello?
+
+    /// Runs every check of `server` with settings `config`.
+    func run(server: String, config: ServerConfig) async -> CheckReport {
+        var findings = PreflightFindings(config: config, hello: hello())
+        guard let instanceName = config.snapshotInstance, !config.snapshotDisks.isEmpty else {
+            return CheckReport(server: server, checks: Preflight.evaluate(findings))
+        }
+        let lookups = await offloaded { Self.lookUp(config: config, instance: instanceName) }
+        findings.instance = lookups.instance
+        findings.disks = lookups.disks
+        if case .success(let disks)? = lookups.disks {
+            findings.diskMap = await diskMap(disks)
+        }
+        return CheckReport(server: server, checks: Preflight.evaluate(findings))
+    }
+
+    /// Provider calls block on the network: this runs on a thread of its own.
+    private static func lookUp(config: ServerConfig, instance name: String)
+        -> (instance: Result<InstanceInfo, SnapfleetError>, disks: Result<[DiskInfo], SnapfleetError>?)
+    {
+        let provider: any SnapshotProvider
+        do { provider = try ProviderFactory.provider(for: config) } catch { return (.failure(error), nil) }
+        let instance = Result { () throws(SnapfleetError) in try provider.instance(name) }
+        guard case .success(let found) = instance else { return (instance, nil) }
+        return (instance, Result { () throws(SnapfleetError) in try provider.disks(config.snapshotDisks, attachedTo: found) })
+    }
+
+    private func diskMap(_ disks: [DiskInfo]) async -> Result<DiskMapResult, SnapfleetError> {
+        let request = DiskMapRequest(disks: disks.map { DiskReference(id: $0.id, deviceName: $0.deviceName) })
+        do {
+            let reply = try await askAgent(.diskMap(request))
+            guard case .diskMapResult(let result) = reply else {
+                return .failure(SnapfleetError(.unexpectedMessage, "agent answered disk_map with \(reply.type.rawValue)"))
+            }
+            return .success(result)
+        } catch {
+            return .failure(error)
+        }
+    }
+}
