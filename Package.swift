@@ -70,7 +70,7 @@ let package = Package(
             name: "ControllerCore",
             dependencies: [
                 "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "ProgramSupport", "CloudSnapshots",
-                "CloudCredentials",
+                "CloudCredentials", "Catalog", "ObjectStore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "controller/ControllerCore"

@@ -57,4 +57,6 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case internalError = "internal_error"
     /// The object (or file) exists and the write was asked never to overwrite it.
     case alreadyExists = "already_exists"
+    /// A pre-flight check failed, so the operation was not started.
+    case preflightFailed = "preflight_failed"
 }

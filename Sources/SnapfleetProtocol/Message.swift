@@ -34,6 +34,10 @@ public enum Message: Sendable, Equatable {
     case checkServer(CheckServer)
     /// See `MessageType.checkReport`.
     case checkReport(CheckReport)
+    /// See `MessageType.backupRun`.
+    case backupRun(BackupRunRequest)
+    /// See `MessageType.backupResult`.
+    case backupResult(BackupRunOutcome)
     /// See `MessageType.agentsList`.
     case agentsList
     /// See `MessageType.agents`.
@@ -58,6 +62,8 @@ public enum Message: Sendable, Equatable {
         case .diskMapResult: .diskMapResult
         case .checkServer: .checkServer
         case .checkReport: .checkReport
+        case .backupRun: .backupRun
+        case .backupResult: .backupResult
         case .agentsList: .agentsList
         case .agents: .agents
         }
@@ -81,6 +87,8 @@ public enum Message: Sendable, Equatable {
         case .diskMapResult(let body): body
         case .checkServer(let body): body
         case .checkReport(let body): body
+        case .backupRun(let body): body
+        case .backupResult(let body): body
         case .agents(let body): body
         }
     }
@@ -104,6 +112,8 @@ public enum Message: Sendable, Equatable {
         case .diskMapResult: .diskMapResult(try body.decode(DiskMapResult.self))
         case .checkServer: .checkServer(try body.decode(CheckServer.self))
         case .checkReport: .checkReport(try body.decode(CheckReport.self))
+        case .backupRun: .backupRun(try body.decode(BackupRunRequest.self))
+        case .backupResult: .backupResult(try body.decode(BackupRunOutcome.self))
         case .agentsList: try body.decode(EmptyBody.self).asMessage(.agentsList)
         case .agents: .agents(try body.decode(AgentsList.self))
         }

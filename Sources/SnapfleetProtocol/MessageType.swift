@@ -35,6 +35,10 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case checkServer = "check_server"
     /// Controller → operator reply to `check_server`.
     case checkReport = "check_report"
+    /// Operator → controller request on the admin socket: take a backup now.
+    case backupRun = "backup_run"
+    /// Controller → operator reply to `backup_run`.
+    case backupResult = "backup_result"
     /// Operator → controller request on the admin socket: list the fleet's agents.
     case agentsList = "agents_list"
     /// Controller → operator reply to `agents_list`.
@@ -43,9 +47,9 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     /// Whether a message of this type is a request, a reply or a notification.
     public var kind: Kind {
         switch self {
-        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList, .checkServer:
+        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList, .checkServer, .backupRun:
             return .request
-        case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport:
+        case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport, .backupResult:
             return .reply
         case .heartbeat, .backupLeaseExpired:
             return .notification
@@ -56,9 +60,9 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     public var sender: Sender {
         switch self {
         case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult: return .agent
-        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport:
+        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport, .backupResult:
             return .controller
-        case .agentsList, .checkServer: return .operator
+        case .agentsList, .checkServer, .backupRun: return .operator
         case .heartbeat, .error: return .anyone
         }
     }

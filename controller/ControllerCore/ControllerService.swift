@@ -15,6 +15,7 @@ public final class ControllerService: DaemonService {
     private let loop: MessageLoop
     private let registry: Mutex<AgentRegistry>
     private let stopped = Flag()
+    private let activeBackups = ActiveBackups()
 
     /// Loads the key, starts ZAP, binds both sockets; errors name `configPath` and the key at fault.
     public init(config: ControllerConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
@@ -95,6 +96,7 @@ public final class ControllerService: DaemonService {
             break
         case .backupLeaseExpired(let notice):
             logger.warning("agent ended a backup whose lease expired", metadata: ["server": "\(server)", "backup.id": "\(notice.backupID)"])
+            activeBackups.runner(of: server)?.leaseExpired()
         case .error(let body):
             logger.warning(
                 "agent reported an error", metadata: ["server": "\(server)", "error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
@@ -153,18 +155,44 @@ public final class ControllerService: DaemonService {
 
     // MARK: - Operators
 
+    /// A backup takes seconds to hours: it runs as a task; the operator's reply comes at its end.
+    private func backup(_ request: BackupRunRequest, _ inbound: Inbound) {
+        guard let serverConfig = config.servers[request.server] else {
+            let error = SnapfleetError(.unknownServer, "no server named '\(request.server)' in the configuration")
+            return loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
+        }
+        let coordinator = BackupCoordinator(
+            server: request.server, config: serverConfig, preflight: preflightRunner(request.server), askAgent: agentAsker(request.server),
+            logger: logger, active: activeBackups)
+        Task { [loop] in
+            let reply: Message
+            do throws(SnapfleetError) {
+                reply = .backupResult(try await coordinator.run(request))
+            } catch {
+                reply = .error(ErrorBody(error))
+            }
+            loop.send(.reply(to: inbound.envelope.id, reply), to: inbound.peer)
+        }
+    }
+
+    private func agentAsker(_ server: String) -> @Sendable (Message) async throws(SnapfleetError) -> Message {
+        { [weak self] message throws(SnapfleetError) in
+            guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
+            return try await self.request(message, server: server, timeout: .seconds(600)).envelope.message
+        }
+    }
+
+    private func preflightRunner(_ server: String) -> PreflightRunner {
+        PreflightRunner(askAgent: agentAsker(server), hello: { [weak self] in self?.registry.withLock { $0.hello(of: server) } })
+    }
+
     /// Pre-flight checks call the cloud and the agent: they run off the loop's thread.
     private func check(_ server: String, _ inbound: Inbound) {
         guard let serverConfig = config.servers[server] else {
             let error = SnapfleetError(.unknownServer, "no server named '\(server)' in the configuration")
             return loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
         }
-        let runner = PreflightRunner(
-            askAgent: { [weak self] message throws(SnapfleetError) in
-                guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
-                return try await self.request(message, server: server, timeout: .seconds(30)).envelope.message
-            },
-            hello: { [weak self] in self?.registry.withLock { $0.hello(of: server) } })
+        let runner = preflightRunner(server)
         Task { [loop, logger] in
             let report = await runner.run(server: server, config: serverConfig)
             logger.info("pre-flight checks ran", metadata: ["server": "\(server)", "passed": "\(report.passed)"])
@@ -179,6 +207,8 @@ public final class ControllerService: DaemonService {
             loop.send(.reply(to: inbound.envelope.id, .agents(AgentsList(agents: agents))), to: inbound.peer)
         case .checkServer(let request):
             check(request.server, inbound)
+        case .backupRun(let request):
+            backup(request, inbound)
         default:
             refuse(inbound, SnapfleetError(.unexpectedMessage, "\(inbound.envelope.message.type.rawValue) is not an operator request"))
         }

@@ -11,17 +11,20 @@ struct PreflightRunner: Sendable {
 
     /// Runs every check of `server` with settings `config`.
     func run(server: String, config: ServerConfig) async -> CheckReport {
+        CheckReport(server: server, checks: Preflight.evaluate(await gather(config: config)))
+    }
+
+    /// Everything the checks judge (a backup uses the same findings for its plan).
+    func gather(config: ServerConfig) async -> PreflightFindings {
         var findings = PreflightFindings(config: config, hello: hello())
-        guard let instanceName = config.snapshotInstance, !config.snapshotDisks.isEmpty else {
-            return CheckReport(server: server, checks: Preflight.evaluate(findings))
-        }
+        guard let instanceName = config.snapshotInstance, !config.snapshotDisks.isEmpty else { return findings }
         let lookups = await offloaded { Self.lookUp(config: config, instance: instanceName) }
         findings.instance = lookups.instance
         findings.disks = lookups.disks
         if case .success(let disks)? = lookups.disks {
             findings.diskMap = await diskMap(disks)
         }
-        return CheckReport(server: server, checks: Preflight.evaluate(findings))
+        return findings
     }
 
     /// Provider calls block on the network: this runs on a thread of its own.

@@ -14,7 +14,7 @@ struct Controller: ParsableCommand {
         abstract: "Central coordinator of snapfleet: trusts agents by key, tracks the fleet, runs backups.",
         discussion: "Exit status: 0 success, 1 the operation failed, 2 bad configuration or key file.",
         version: snapfleetVersion,
-        subcommands: [Serve.self, Agents.self, CheckCommand.self, KeygenCommand.self]
+        subcommands: [Serve.self, Agents.self, CheckCommand.self, BackupCommand.self, KeygenCommand.self]
     )
 }
 
@@ -97,6 +97,46 @@ struct CheckCommand: ParsableCommand {
         }
         print(format == .json ? CheckReportOutput.json(report) : report.checks.map(\.line).joined(separator: "\n"))
         if !report.passed { throw ExitCode(1) }
+    }
+}
+
+/// `backup`: take a snapshot backup of a server now.
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Take a snapshot backup of a server now (through the running controller) and print its id.",
+        discussion: """
+            Runs the pre-flight checks first (nothing is created if one fails), then starts the backup on the \
+            agent, snapshots every disk at once, stops the backup as soon as the snapshots' contents are fixed, \
+            stores backup_label and writes backup.info in barman-cloud's layout. Exit status 0 only for a DONE backup.
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The server to back up.")
+    var server: String
+    @Option(help: "A name for the backup (usable instead of its id).")
+    var name: String?
+    @ArgumentParser.Flag(help: "Ask PostgreSQL for an immediate checkpoint rather than a spread one.")
+    var immediateCheckpoint = false
+
+    func run() throws {
+        let config = options.load()
+        let outcome: BackupRunOutcome
+        do throws(SnapfleetError) {
+            let request = BackupRunRequest(server: server, name: name, immediateCheckpoint: immediateCheckpoint)
+            let reply = try LocalClient.call(.backupRun(request), socketPath: config.adminSocket, timeout: .seconds(7 * 86_400))
+            guard case .backupResult(let received) = reply else {
+                throw SnapfleetError(.unexpectedMessage, "controller answered backup_run with \(reply.type.rawValue)")
+            }
+            outcome = received
+        } catch {
+            ProgramExit.fail("snapfleet-controller", error)
+        }
+        print(outcome.backupID)
+        guard outcome.status == "DONE" else {
+            ProgramExit.printError("snapfleet-controller: backup \(outcome.backupID) FAILED: \(outcome.error ?? "unknown cause")")
+            throw ExitCode(1)
+        }
     }
 }
 

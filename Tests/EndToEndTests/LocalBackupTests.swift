@@ -1,0 +1,101 @@
+import Foundation
+import SnapfleetCore
+import TestSupport
+import Testing
+
+/// `snapfleet-controller backup` with the local provider, end to end: a real cluster on a real
+/// loop disk, the real controller and agent, a file:// catalog in barman-cloud's layout.
+@Suite(
+    "local snapshot backups", .serialized,
+    .enabled(if: BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable, "needs the built programs and loop devices"))
+struct LocalBackupTests {
+    struct Setup {
+        let disk: LoopDisk
+        let cluster: PostgresCluster
+        let snapshots: TemporaryDirectory
+        let catalog: TemporaryDirectory
+        let fleet: Fleet
+    }
+
+    private func setUp(strayTablespace: Bool = false) throws -> Setup {
+        let disk = try LoopDisk(size: "128M", options: ["noatime"])
+        let cluster = try PostgresCluster(dataDirectory: disk.mountPoint + "/data")
+        if strayTablespace {
+            _ = try cluster.psql("CREATE TABLESPACE stray LOCATION '\(try cluster.makePostgresDirectory("stray"))'")
+        }
+        _ = try cluster.psql("CREATE TABLE marker (id int, note text); INSERT INTO marker VALUES (1, 'before the backup')")
+        let snapshots = try TemporaryDirectory(prefix: "snapshots")
+        let catalog = try TemporaryDirectory(prefix: "catalog")
+        let fleet = try Fleet()
+        let settings = """
+            destination: file://\(catalog.path)
+            provider: local
+            snapshot_instance: localhost
+            snapshot_disks: [pgdata]
+            tags: {team: payments}
+            local:
+              snapshot_directory: \(snapshots.path)
+              disks:
+                pgdata: \(disk.imagePath)
+            """
+        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
+        try fleet.startController()
+        try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
+        guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
+            throw FleetError("agent did not connect")
+        }
+        return Setup(disk: disk, cluster: cluster, snapshots: snapshots, catalog: catalog, fleet: fleet)
+    }
+
+    private func backup(_ setup: Setup) throws -> ProcessOutput {
+        try Shell.run([
+            BuiltProducts.path("snapfleet-controller"), "backup", "--config", setup.fleet.controllerConfig, "pg1", "--immediate-checkpoint",
+        ])
+    }
+
+    @Test("a DONE backup: backup.info and backup_label in barman's layout, a snapshot image of the disk")
+    func done() throws {
+        let setup = try setUp()
+        defer {
+            setup.fleet.stop()
+            try? setup.cluster.stop()
+            try? setup.disk.detach()
+        }
+        let output = try backup(setup)
+        #expect(output.status == 0, "\(output.stdout)\(output.stderr)\n\(setup.fleet.controller?.log.suffix(3000) ?? "")")
+        let id = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 15 && id.dropFirst(8).hasPrefix("T"), "backup id \(id)")
+
+        let base = "\(setup.catalog.path)/pg1/base/\(id)"
+        let info = try String(contentsOfFile: "\(base)/backup.info", encoding: .utf8)
+        #expect(info.contains("status=DONE\n"), "\(info)")
+        #expect(info.contains("server_name=pg1\n"))
+        #expect(info.contains("'provider': 'local'"))
+        let label = try String(contentsOfFile: "\(base)/backup_label", encoding: .utf8)
+        #expect(label.contains("START WAL LOCATION:"))
+        #expect(label.contains("LABEL: snapfleet backup pg1 \(id)"))
+        let image = "\(setup.snapshots.path)/pgdata-\(id.lowercased()).img"
+        #expect(FileManager.default.fileExists(atPath: image))
+        #expect(setup.fleet.controller?.log.contains("backup.window_ms=") == true)
+        // The backup session is over on the server: a new exclusive-free backup can start and stop.
+        #expect(
+            try setup.cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(
+                in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test("a failed pre-flight check creates nothing: no catalog entry, no snapshot, exit status 1")
+    func preflightFailure() throws {
+        let setup = try setUp(strayTablespace: true)
+        defer {
+            setup.fleet.stop()
+            try? setup.cluster.stop()
+            try? setup.disk.detach()
+        }
+        let output = try backup(setup)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("pre-flight checks failed"), "\(output.stderr)")
+        #expect(output.stderr.contains("tablespace stray on a listed disk"))
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: setup.snapshots.path)) == [])
+        #expect(!FileManager.default.fileExists(atPath: "\(setup.catalog.path)/pg1/base"))
+    }
+}

@@ -1,0 +1,117 @@
+import Catalog
+import CloudSnapshots
+import Foundation
+import Logging
+import SnapfleetCore
+import SnapfleetProtocol
+import Synchronization
+
+/// Takes a backup of one server: pre-flight, a fresh backup id, then a `BackupRunner`.
+struct BackupCoordinator: Sendable {
+    let server: String
+    let config: ServerConfig
+    let preflight: PreflightRunner
+    let askAgent: @Sendable (Message) async throws(SnapfleetError) -> Message
+    let logger: Logger
+    /// Where the running backup is announced, so a lease-expiry notice can reach it.
+    let active: ActiveBackups
+
+    /// Runs the backup to its end; refuses with `preflight_failed` before creating anything.
+    func run(_ request: BackupRunRequest) async throws(SnapfleetError) -> BackupRunOutcome {
+        guard active.claim(server) else {
+            throw SnapfleetError(.backupInProgress, "a backup of '\(server)' is already running", retryable: true)
+        }
+        defer { active.release(server) }
+        let findings = await preflight.gather(config: config)
+        let failed = Preflight.evaluate(findings).filter { !$0.passed }
+        guard failed.isEmpty else {
+            throw SnapfleetError(
+                .preflightFailed, "pre-flight checks failed: " + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
+                hint: "run 'snapfleet-controller check \(server)'", retryable: true)
+        }
+        guard case .success(let instance)? = findings.instance, case .success(let disks)? = findings.disks,
+            case .success(let map)? = findings.diskMap, let facts = findings.hello?.postgres.facts
+        else { throw SnapfleetError(.internalError, "pre-flight passed without findings") }
+        let (catalog, provider, id) = try await prepare()
+        let context = BackupContext(
+            provider: provider.name, instance: instance, disks: disks, placements: map.disks, facts: facts, backupName: request.name)
+        let plan = BackupPlan(
+            backupID: id.rawValue, server: server, disks: disks, tags: config.tags, leaseSeconds: 600,
+            snapshotTimeout: TimeInterval(config.aws?.awaitSnapshotsTimeout ?? 3600), pollInterval: provider.name == "local" ? 1 : 15,
+            immediateCheckpoint: request.immediateCheckpoint)
+        let runner = BackupRunner(plan: plan, effects: effects(catalog: catalog, provider: provider, context: context, id: id))
+        logger.info("backup started", metadata: ["server": "\(server)", "backup.id": "\(id)"])
+        active.register(server, runner)
+        let result = await runner.run()
+        logOutcome(result)
+        return BackupRunOutcome(
+            server: server, backupID: id.rawValue, status: result.status.rawValue,
+            backupWindowMs: result.backupWindow.map { Int($0 * 1000) }, error: result.failure.map { "\($0.step.rawValue): \($0.cause)" })
+    }
+
+    /// Opens the catalog and the provider and picks the id (never one the catalog has, even in the same second).
+    private func prepare() async throws(SnapfleetError) -> (CatalogStore, any CloudSnapshots.SnapshotProvider, BackupID) {
+        let (server, config) = (self.server, self.config)
+        let prepared = await offloaded { () -> Result<(CatalogStore, any CloudSnapshots.SnapshotProvider, BackupID), SnapfleetError> in
+            Result { () throws(SnapfleetError) in
+                let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
+                let provider = try ProviderFactory.provider(for: config)
+                let id = BackupID.next(existing: try catalog.backupIDs(), now: Date(), timeZone: TimeZone(identifier: "UTC")!)
+                return (catalog, provider, id)
+            }
+        }
+        return try prepared.get()
+    }
+
+    private func effects(catalog: CatalogStore, provider: any CloudSnapshots.SnapshotProvider, context: BackupContext, id: BackupID) -> BackupEffects
+    {
+        BackupEffects(
+            askAgent: askAgent, provider: provider,
+            writeRecord: { record throws(SnapfleetError) in
+                try catalog.write(try BackupInfoBuilder.backupInfo(record, context: context), id: id)
+            },
+            storeLabel: { text throws(SnapfleetError) in try catalog.writeLabel(text, id: id) })
+    }
+
+    private func logOutcome(_ result: BackupRunResult) {
+        var metadata: Logger.Metadata = ["server": "\(server)", "backup.id": "\(result.backupID)", "status": "\(result.status.rawValue)"]
+        if let window = result.backupWindow { metadata["backup.window_ms"] = "\(Int(window * 1000))" }
+        if let failure = result.failure { metadata["error"] = "\(failure.step.rawValue): \(failure.cause)" }
+        for problem in result.problems {
+            logger.error("backup cleanup problem", metadata: ["backup.id": "\(result.backupID)", "problem": "\(problem)"])
+        }
+        logger.log(level: result.status == .done ? .info : .error, "backup finished", metadata: metadata)
+    }
+}
+
+/// The backups running now, by server (one at a time per server).
+final class ActiveBackups: Sendable {
+    private struct State {
+        var busy: Set<String> = []
+        var runners: [String: BackupRunner] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates an empty table.
+    init() {}
+
+    /// Claims the server for a backup; false if one is already running there.
+    func claim(_ server: String) -> Bool {
+        state.withLock { $0.busy.insert(server).inserted }
+    }
+
+    /// Announces the runner of the claimed server's backup.
+    func register(_ server: String, _ runner: BackupRunner) { state.withLock { $0.runners[server] = runner } }
+
+    /// Frees the server once its backup has ended.
+    func release(_ server: String) {
+        state.withLock { state in
+            state.busy.remove(server)
+            state.runners[server] = nil
+        }
+    }
+
+    /// The running backup of a server.
+    func runner(of server: String) -> BackupRunner? { state.withLock { $0.runners[server] } }
+}

@@ -1,0 +1,143 @@
+import CloudSnapshots
+import Foundation
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// What a backup run does to the world: the agent, the provider, the catalog.
+public struct BackupEffects: Sendable {
+    /// Sends a request to the server's agent and returns its reply (an error reply is thrown).
+    public var askAgent: @Sendable (Message) async throws(SnapfleetError) -> Message
+    /// The server's snapshot provider.
+    public var provider: any SnapshotProvider
+    /// Writes `backup.info` for a record.
+    public var writeRecord: @Sendable (BackupRecord) throws(SnapfleetError) -> Void
+    /// Stores `backup_label`.
+    public var storeLabel: @Sendable (String) throws(SnapfleetError) -> Void
+
+    /// Creates the effects.
+    public init(
+        askAgent: @escaping @Sendable (Message) async throws(SnapfleetError) -> Message, provider: any SnapshotProvider,
+        writeRecord: @escaping @Sendable (BackupRecord) throws(SnapfleetError) -> Void,
+        storeLabel: @escaping @Sendable (String) throws(SnapfleetError) -> Void
+    ) {
+        self.askAgent = askAgent
+        self.provider = provider
+        self.writeRecord = writeRecord
+        self.storeLabel = storeLabel
+    }
+}
+
+/// Runs a `BackupRun`: performs its actions, feeds their results back as events, ticks once
+/// a second, and returns the run's result. All decisions stay in the state machine.
+public final class BackupRunner: Sendable {
+    private let plan: BackupPlan
+    private let effects: BackupEffects
+    private let events: AsyncStream<BackupEvent>
+    private let continuation: AsyncStream<BackupEvent>.Continuation
+
+    /// A runner for `plan`.
+    public init(plan: BackupPlan, effects: BackupEffects) {
+        self.plan = plan
+        self.effects = effects
+        (events, continuation) = AsyncStream<BackupEvent>.makeStream()
+    }
+
+    /// Tells the run the agent ended the backup because its lease ran out.
+    public func leaseExpired() { continuation.yield(.leaseExpired) }
+
+    /// Runs the backup to its end (DONE or FAILED, cleaned up).
+    public func run() async -> BackupRunResult {
+        var run = BackupRun(plan: plan)
+        let ticker = Task { [continuation] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                continuation.yield(.tick)
+            }
+        }
+        defer { ticker.cancel() }
+        if let result = perform(run.begin(at: Date())) { return result }
+        for await event in events {
+            if let result = perform(run.handle(event, at: Date())) { return result }
+        }
+        // The stream never finishes on its own; this is only reached if the task is cancelled.
+        return BackupRunResult(backupID: plan.backupID, status: .failed, failure: nil, backupWindow: nil, snapshots: [], problems: ["cancelled"])
+    }
+
+    /// Starts every action; returns the result when one of them is `finish`.
+    private func perform(_ actions: [BackupAction]) -> BackupRunResult? {
+        for action in actions {
+            if case .finish(let result) = action { return result }
+            Task { [self] in
+                if let event = await execute(action) { continuation.yield(event) }
+            }
+        }
+        return nil
+    }
+
+    /// Performs one action; blocking provider and store calls run on threads of their own.
+    private func execute(_ action: BackupAction) async -> BackupEvent? {
+        switch action {
+        case .writeRecord(let record):
+            return .recordWritten(record.kind, await blocking { () throws(SnapfleetError) in try self.effects.writeRecord(record) })
+        case .storeLabel(let text):
+            return .labelStored(await blocking { () throws(SnapfleetError) in try self.effects.storeLabel(text) })
+        case .createSnapshot(let disk, let request):
+            let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.createSnapshot(of: disk, request: request) }
+            return .snapshotCreated(diskID: disk.id, result)
+        case .describeSnapshot(let snapshot):
+            let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.describeSnapshot(snapshot) }
+            return .snapshotDescribed(snapshotID: snapshot.id, result)
+        case .deleteSnapshot(let snapshot):
+            let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.deleteSnapshot(snapshot) }
+            return .snapshotDeleted(snapshotID: snapshot.id, result)
+        case .startAgentBackup(let request):
+            return .startReturned(await startPoint(try await effects.askAgent(.backupStart(request))))
+        case .stopAgentBackup(let request):
+            return .stopReturned(await stopResult(try await effects.askAgent(.backupStop(request))))
+        case .abortAgentBackup(let request):
+            return .agentAborted(await ignoringReply(try await effects.askAgent(.backupAbort(request))))
+        case .renewLease(let request):
+            _ = await ignoringReply(try await effects.askAgent(.backupRenew(request)))
+            return nil
+        case .finish:
+            return nil
+        }
+    }
+
+    private func startPoint(_ reply: @autoclosure () async throws(SnapfleetError) -> Message) async -> Result<BackupStartPoint, SnapfleetError> {
+        do throws(SnapfleetError) {
+            let message = try await reply()
+            guard case .backupState(let state) = message, let start = state.start, state.phase == .running else {
+                return .failure(SnapfleetError(.unexpectedMessage, "agent answered backup_start with \(message.type.rawValue) (not running)"))
+            }
+            return .success(start)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func stopResult(_ reply: @autoclosure () async throws(SnapfleetError) -> Message) async -> Result<BackupStopped, SnapfleetError> {
+        do throws(SnapfleetError) {
+            let message = try await reply()
+            guard case .backupStopped(let stopped) = message else {
+                return .failure(SnapfleetError(.unexpectedMessage, "agent answered backup_stop with \(message.type.rawValue)"))
+            }
+            return .success(stopped)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func ignoringReply(_ reply: @autoclosure () async throws(SnapfleetError) -> Message) async -> Result<Void, SnapfleetError> {
+        do throws(SnapfleetError) {
+            _ = try await reply()
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws(SnapfleetError) -> T) async -> Result<T, SnapfleetError> {
+        await offloaded { Result { () throws(SnapfleetError) in try work() } }
+    }
+}
