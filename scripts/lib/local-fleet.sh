@@ -13,11 +13,23 @@ fleet_init() {
   PIDS=()
 }
 
+# fleet_disk: a file-backed disk (image, loop device, ext4) mounted at $WORK/pg, for the
+# local snapshot provider. Sets DISK_IMAGE and DISK_DEVICE.
+fleet_disk() {
+  DISK_IMAGE="$WORK/disks/pgdata.img"
+  mkdir -p "$WORK/disks" "$WORK/pg" "$WORK/snapshots" "$WORK/catalog"
+  truncate -s 512M "$DISK_IMAGE"
+  DISK_DEVICE=$(losetup -f --show "$DISK_IMAGE")
+  mkfs.ext4 -q "$DISK_DEVICE"
+  mount -o noatime "$DISK_DEVICE" "$WORK/pg"
+}
+
 # fleet_postgres: initdb as postgres (initdb refuses root) and start on a private socket.
 fleet_postgres() {
   PGPORT=${PGPORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
   mkdir -p "$WORK/pg"
   chown postgres "$WORK/pg"
+  chmod 755 "$WORK/pg"
   runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -A trust -U postgres --no-sync >/dev/null
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/postgres.log" -w \
     -o "-p $PGPORT -k $WORK/pg -c listen_addresses='' -c wal_level=replica -c archive_mode=on -c archive_command=/bin/true" \
@@ -40,6 +52,18 @@ servers:
   $server:
     agent_key: "$agent_key"
 YAML
+  if [ -n "${DISK_IMAGE:-}" ]; then
+    cat >>"$WORK/controller.yaml" <<YAML
+    destination: file://$WORK/catalog
+    provider: local
+    snapshot_instance: localhost
+    snapshot_disks: [pgdata]
+    local:
+      snapshot_directory: $WORK/snapshots
+      disks:
+        pgdata: $DISK_IMAGE
+YAML
+  fi
   cat >"$WORK/agent.yaml" <<YAML
 controller: tcp://127.0.0.1:$CONTROLLER_PORT
 controller_public_key: "$controller_key"
@@ -75,6 +99,10 @@ fleet_cleanup() {
   wait 2>/dev/null || true
   if [ -f "$WORK/pg/data/postmaster.pid" ]; then
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  if [ -n "${DISK_DEVICE:-}" ]; then
+    umount "$WORK/pg" 2>/dev/null || umount -l "$WORK/pg" 2>/dev/null || true
+    losetup -d "$DISK_DEVICE" 2>/dev/null || true
   fi
   [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
 }
