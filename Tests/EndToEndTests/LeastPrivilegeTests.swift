@@ -29,6 +29,8 @@ struct LeastPrivilegeTests {
     func moduleGraph() throws {
         // A scratch path of its own: `swift test` holds the lock on .build while tests run.
         let scratch = try TemporaryDirectory(prefix: "dump-package")
+        // SwiftPM leaves a lock file named after the scratch path in /tmp.
+        defer { unlink("/tmp/" + scratch.path.replacingOccurrences(of: "/", with: "_") + ".lock") }
         let output = try Shell.check(["swift", "package", "--package-path", Self.repositoryRoot, "--scratch-path", scratch.path, "dump-package"])
         let closure = try ModuleGraph(dumpPackageJSON: Data(output.utf8)).dependencies(of: "snapfleet-agent")
         let unexpected = closure.subtracting(Self.agentModules)
