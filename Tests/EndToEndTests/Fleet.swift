@@ -62,10 +62,10 @@ final class Fleet: @unchecked Sendable {
     }
 
     /// Starts `snapfleet-controller serve` and waits for its admin socket.
-    func startController() throws {
+    func startController(environment: [String: String] = [:]) throws {
         let process = try ProgramProcess(
             BuiltProducts.path("snapfleet-controller"), ["serve", "--config", controllerConfig, "--log-level", "debug"],
-            logPath: directory.file("controller.log"))
+            logPath: directory.file("controller.log"), environment: environment)
         controller = process
         guard eventually(timeout: .seconds(10), { FileManager.default.fileExists(atPath: adminSocket) }) else {
             throw FleetError("controller did not start:\n\(process.log)")

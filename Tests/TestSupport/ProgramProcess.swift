@@ -9,10 +9,11 @@ public final class ProgramProcess: @unchecked Sendable {
     public let pid: pid_t
     private var status: Int32?
 
-    /// Starts `executable` with `arguments`, logging to `logPath`.
-    public init(_ executable: String, _ arguments: [String], logPath: String) throws {
+    /// Starts `executable` with `arguments`, logging to `logPath`, with `environment` added to this process's.
+    public init(_ executable: String, _ arguments: [String], logPath: String, environment: [String: String] = [:]) throws {
         self.logPath = logPath
-        pid = try ChildProcess.spawn([executable] + arguments, logPath: logPath)
+        let variables = environment.keys.sorted().map { "\($0)=\(environment[$0]!)" }
+        pid = try ChildProcess.spawn((variables.isEmpty ? [] : ["env"] + variables) + [executable] + arguments, logPath: logPath)
     }
 
     /// Whether the process is still running.

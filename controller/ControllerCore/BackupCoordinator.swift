@@ -56,7 +56,7 @@ struct BackupCoordinator: Sendable {
             Result { () throws(SnapfleetError) in
                 let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
                 let provider = try ProviderFactory.provider(for: config)
-                let id = BackupID.next(existing: try catalog.backupIDs(), now: Date(), timeZone: TimeZone(identifier: "UTC")!)
+                let id = try catalog.freshBackupID(now: Date())
                 return (catalog, provider, id)
             }
         }

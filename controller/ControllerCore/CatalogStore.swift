@@ -1,5 +1,6 @@
 import Catalog
 import CloudCredentials
+import Foundation
 import ObjectStore
 import SnapfleetCore
 
@@ -34,11 +35,22 @@ struct CatalogStore: Sendable {
         }
     }
 
-    /// The ids of the backups already in the catalog (any status).
-    func backupIDs() throws(SnapfleetError) -> [BackupID] {
-        try store.list(prefix: layout.basePrefix, delimiter: "/").commonPrefixes.compactMap { prefix in
-            BackupID(rawValue: String(prefix.dropFirst(layout.basePrefix.count).dropLast()))
+    /// A backup id for a backup starting at `now` (UTC) that the catalog does not have yet:
+    /// within the same second, the next free second. Probed with HEAD requests rather than a
+    /// listing, which would grow with the catalog.
+    func freshBackupID(now: Date) throws(SnapfleetError) -> BackupID {
+        var candidate = BackupID(date: now, timeZone: TimeZone(identifier: "UTC")!)
+        var seconds = 0.0
+        while try exists(candidate) {
+            seconds += 1
+            candidate = BackupID(date: now.addingTimeInterval(seconds), timeZone: TimeZone(identifier: "UTC")!)
         }
+        return candidate
+    }
+
+    private func exists(_ id: BackupID) throws(SnapfleetError) -> Bool {
+        if try store.head(layout.backupInfoKey(id)) != nil { return true }
+        return try store.head(layout.backupLabelKey(id)) != nil
     }
 
     /// Writes `backup.info` (overwriting: it moves from STARTED to DONE or FAILED).
