@@ -17,7 +17,7 @@ struct LocalBackupTests {
         let fleet: Fleet
     }
 
-    private func setUp(strayTablespace: Bool = false) throws -> Setup {
+    private func setUp(strayTablespace: Bool = false, snapshotDirectory: String? = nil) throws -> Setup {
         let disk = try LoopDisk(size: "128M", options: ["noatime"])
         let cluster = try PostgresCluster(dataDirectory: disk.mountPoint + "/data")
         if strayTablespace {
@@ -34,7 +34,7 @@ struct LocalBackupTests {
             snapshot_disks: [pgdata]
             tags: {team: payments}
             local:
-              snapshot_directory: \(snapshots.path)
+              snapshot_directory: \(snapshotDirectory ?? snapshots.path)
               disks:
                 pgdata: \(disk.imagePath)
             """
@@ -74,6 +74,10 @@ struct LocalBackupTests {
         let label = try String(contentsOfFile: "\(base)/backup_label", encoding: .utf8)
         #expect(label.contains("START WAL LOCATION:"))
         #expect(label.contains("LABEL: snapfleet backup pg1 \(id)"))
+        let report = try String(contentsOfFile: "\(base)/snapfleet.json", encoding: .utf8)
+        #expect(report.contains("\"backup_window_ms\" : "), "\(report)")
+        #expect(report.contains("\"status\" : \"DONE\""))
+        #expect(!info.contains("backup_window"), "snapfleet's extras never go into backup.info")
         let image = "\(setup.snapshots.path)/pgdata-\(id.lowercased()).img"
         #expect(FileManager.default.fileExists(atPath: image))
         #expect(setup.fleet.controller?.log.contains("backup.window_ms=") == true)
@@ -81,6 +85,36 @@ struct LocalBackupTests {
         #expect(
             try setup.cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(
                 in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test("a snapshot that fails leaves a FAILED backup.info naming the step and cause, no snapshot, and no backup session")
+    func snapshotFailure() throws {
+        // Snapshots go to an 8 MB disk: copying the 128 MB data disk's used blocks runs out of space.
+        let tiny = try LoopDisk(size: "8M")
+        defer { try? tiny.detach() }
+        let setup = try setUp(snapshotDirectory: tiny.mountPoint)
+        defer {
+            setup.fleet.stop()
+            try? setup.cluster.stop()
+            try? setup.disk.detach()
+        }
+        _ = try setup.cluster.psql("CREATE TABLE ballast AS SELECT g, md5(g::text) || repeat('x', 500) AS pad FROM generate_series(1, 40000) g")
+        _ = try setup.cluster.psql("CHECKPOINT")
+        let output = try backup(setup)
+        #expect(output.status == 1, "\(output.stdout)\(output.stderr)")
+        let id = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(output.stderr.contains("backup \(id) FAILED: snapshot:"), "\(output.stderr)")
+        let info = try String(contentsOfFile: "\(setup.catalog.path)/pg1/base/\(id)/backup.info", encoding: .utf8)
+        #expect(info.contains("status=FAILED\n"), "\(info)")
+        #expect(info.contains("error=failure snapshot ("), "\(info)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: tiny.mountPoint).filter { $0.hasSuffix(".img") }
+        #expect(left.isEmpty, "no snapshot is left behind: \(left)")
+        #expect(
+            try setup.cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'")
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the backup session was ended")
+        // PostgreSQL is not left in backup mode: a new backup starts and stops.
+        #expect(
+            try setup.cluster.psql("SELECT pg_backup_start('after', true); SELECT labelfile FROM pg_backup_stop(false);").contains("LABEL: after"))
     }
 
     @Test("a failed pre-flight check creates nothing: no catalog entry, no snapshot, exit status 1")

@@ -42,8 +42,11 @@ struct BackupCoordinator: Sendable {
         let runner = BackupRunner(plan: plan, effects: effects(catalog: catalog, provider: provider, context: context, id: id))
         logger.info("backup started", metadata: ["server": "\(server)", "backup.id": "\(id)"])
         active.register(server, runner)
+        let started = Date()
         let result = await runner.run()
         logOutcome(result)
+        let report = BackupReport(result: result, server: server, started: started, finished: Date(), hello: findings.hello)
+        await storeReport(report, catalog: catalog, id: id)
         return BackupRunOutcome(
             server: server, backupID: id.rawValue, status: result.status.rawValue,
             backupWindowMs: result.backupWindow.map { Int($0 * 1000) }, error: result.failure.map { "\($0.step.rawValue): \($0.cause)" })
@@ -71,6 +74,14 @@ struct BackupCoordinator: Sendable {
                 try catalog.write(try BackupInfoBuilder.backupInfo(record, context: context), id: id)
             },
             storeLabel: { text throws(SnapfleetError) in try catalog.writeLabel(text, id: id) })
+    }
+
+    /// The report is an extra: failing to store it is logged, never turned into a failed backup.
+    private func storeReport(_ report: BackupReport, catalog: CatalogStore, id: BackupID) async {
+        let stored = await offloaded { Result { () throws(SnapfleetError) in try catalog.writeReport(report.json, id: id) } }
+        if case .failure(let error) = stored {
+            logger.warning("backup report not stored", metadata: ["backup.id": "\(id)", "error": "\(error)"])
+        }
     }
 
     private func logOutcome(_ result: BackupRunResult) {

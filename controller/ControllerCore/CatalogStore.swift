@@ -60,6 +60,11 @@ struct CatalogStore: Sendable {
         try store.put(layout.backupInfoKey(id), body: .bytes(Array(text.utf8)), ifAbsent: false)
     }
 
+    /// Writes snapfleet's own report, `snapfleet.json`, beside `backup.info`.
+    func writeReport(_ json: [UInt8], id: BackupID) throws(SnapfleetError) {
+        try store.put(layout.backupPrefix(id) + "snapfleet.json", body: .bytes(json), ifAbsent: false)
+    }
+
     /// Writes `backup_label` once.
     func writeLabel(_ text: String, id: BackupID) throws(SnapfleetError) {
         try store.put(layout.backupLabelKey(id), body: .bytes(Array(text.utf8)), ifAbsent: false)
