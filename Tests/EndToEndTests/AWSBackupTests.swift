@@ -3,87 +3,70 @@ import SnapfleetCore
 import TestSupport
 import Testing
 
-/// `snapfleet-controller backup` with the AWS provider against moto (EC2 and S3, signing
-/// enforced): the instance and volume exist in moto, the volume's device name resolves on
-/// this host to a real loop disk holding PostgreSQL, and the catalog goes to an S3 bucket.
+/// `snapfleet-controller backup` with the AWS provider against moto: the instance and volume
+/// exist in moto, the volume's device name resolves on this host to a real loop disk holding
+/// PostgreSQL, and the catalog goes to an S3 bucket.
 @Suite(
     "AWS snapshot backups on moto", .serialized,
     .enabled(
         if: BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
         "needs the built programs, loop devices and moto"))
 struct AWSBackupTests {
-    /// A `/dev/sdX` name that does not exist on this host (nor its xvd rename).
-    private static func unusedDeviceName() -> String? {
-        "qrstuvwxyz".map { "sd\($0)" }.first { name in
-            !FileManager.default.fileExists(atPath: "/dev/\(name)") && !FileManager.default.fileExists(atPath: "/dev/xvd\(name.dropFirst(2))")
-        }
-    }
-
-    @Test("a DONE backup: EBS snapshot tagged as barman names it, backup.info and backup_label in the bucket")
+    @Test("a DONE backup (signing enforced): EBS snapshot tagged as barman names it, backup.info and backup_label in the bucket")
     func done() throws {
         let moto = try MotoServer.shared()
-        let disk = try LoopDisk(size: "128M", options: ["noatime"])
-        defer { try? disk.detach() }
-        let cluster = try PostgresCluster(dataDirectory: disk.mountPoint + "/data")
-        defer { try? cluster.stop() }
-        let device = try #require(Self.unusedDeviceName())
-        // The host sees the EBS volume under its attachment name, as a real instance would.
-        try FileManager.default.createSymbolicLink(atPath: "/dev/\(device)", withDestinationPath: disk.devicePath)
-        defer { unlink("/dev/\(device)") }
-        let suffix = UUID().uuidString.prefix(8).lowercased()
-        let bucket = "snapfleet-\(suffix)"
-        try moto.boto3(
-            """
-            s3.create_bucket(Bucket="\(bucket)")
-            run = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "us-east-1a"},
-                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "pg-\(suffix)"}]}])
-            instance = run["Instances"][0]["InstanceId"]
-            volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1,
-                TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "pgdata-\(suffix)"}]}])["VolumeId"]
-            ec2.attach_volume(VolumeId=volume, InstanceId=instance, Device="/dev/\(device)")
-            """)
-        let fleet = try Fleet()
-        let settings = """
-            destination: s3://\(bucket)/catalog
-            provider: aws
-            snapshot_instance: pg-\(suffix)
-            snapshot_disks: [pgdata-\(suffix)]
-            tags: {team: payments}
-            aws:
-              region: \(moto.region)
-              endpoint_url: \(moto.endpoint)
-            """
-        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
-        // Credentials reach the controller only, through the standard chain (environment).
-        try fleet.startController(environment: ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
-        try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
-        #expect(try eventually(timeout: .seconds(15)) { try fleet.agent("pg1")?["postgres_available"] == .bool(true) })
-
-        let check = try Shell.run([BuiltProducts.path("snapfleet-controller"), "check", "--config", fleet.controllerConfig, "pg1"])
-        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        let output = try Shell.run([
-            BuiltProducts.path("snapfleet-controller"), "backup", "--config", fleet.controllerConfig, "pg1", "--immediate-checkpoint",
-        ])
-        #expect(output.status == 0, "\(output.stdout)\(output.stderr)\n\(fleet.controller?.log.suffix(3000) ?? "")")
-        let id = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let scenario = try AWSScenario(moto: moto)
+        let id = try scenario.backup()
 
         let stored = try moto.boto3(
             """
-            info = s3.get_object(Bucket="\(bucket)", Key="catalog/pg1/base/\(id)/backup.info")["Body"].read().decode()
-            label = s3.get_object(Bucket="\(bucket)", Key="catalog/pg1/base/\(id)/backup_label")["Body"].read().decode()
-            snaps = ec2.describe_snapshots(Filters=[{"Name": "tag:Name", "Values": ["pgdata-\(suffix)-\(id.lowercased())"]}])["Snapshots"]
+            info = s3.get_object(Bucket="\(scenario.bucket)", Key="catalog/pg1/base/\(id)/backup.info")["Body"].read().decode()
+            label = s3.get_object(Bucket="\(scenario.bucket)", Key="catalog/pg1/base/\(id)/backup_label")["Body"].read().decode()
+            snaps = ec2.describe_snapshots(Filters=[{"Name": "tag:Name", "Values": ["pgdata-\(scenario.suffix)-\(id.lowercased())"]}])["Snapshots"]
             print(json.dumps({"info": info, "label": label, "tags": [s.get("Tags", []) for s in snaps]}))
             """)
         let result = try JSONDecoder().decode(Stored.self, from: Data(stored.utf8))
         #expect(result.info.contains("status=DONE\n"), "\(result.info)")
         #expect(result.info.contains("'provider': 'aws'"))
-        #expect(result.info.contains("'device_name': '/dev/\(device)'"))
-        #expect(result.info.contains("'mount_point': '\(disk.mountPoint)'"))
+        #expect(result.info.contains("'device_name': '/dev/\(scenario.device)'"))
+        #expect(result.info.contains("'mount_point': '\(scenario.disk.mountPoint)'"))
         #expect(result.label.contains("LABEL: snapfleet backup pg1 \(id)"))
         #expect(result.tags.count == 1, "one snapshot named <disk>-<backup id lower-cased>")
         let tags = Dictionary(uniqueKeysWithValues: (result.tags.first ?? []).map { ($0.Key, $0.Value) })
         #expect(tags["team"] == "payments")
         #expect(tags["snapfleet_backup_id"] == id)
+    }
+
+    @Test(
+        "barman-cloud-backup-list and -show read a snapfleet backup and show what snapfleet wrote",
+        .enabled(if: BarmanCloud.isAvailable, "needs barman-cloud (Python 3.12+, scripts/setup)"))
+    func barmanReadsTheCatalog() throws {
+        // A plain moto: it wrongly refuses correctly signed listings with '/' in the prefix,
+        // which barman's own boto3 sends; snapfleet's signing is tested in `done`.
+        let moto = try MotoServer(enforcingSignatures: false)
+        let scenario = try AWSScenario(moto: moto)
+        let id = try scenario.backup()
+        let source = "s3://\(scenario.bucket)/catalog"
+
+        let list = try BarmanCloud.run("backup-list", [source, "pg1"], moto: moto)
+        #expect(list.status == 0, "\(list.stdout)\(list.stderr)")
+        #expect(list.stdout.contains(id), "\(list.stdout)")
+        let show = try BarmanCloud.run("backup-show", ["--format", "json", source, "pg1", id], moto: moto)
+        #expect(show.status == 0, "\(show.stdout)\(show.stderr)")
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        let backup = try #require(shown["pg1"] as? [String: Any], "\(show.stdout)")
+        #expect(backup["status"] as? String == "DONE")
+        #expect(backup["systemid"] as? String == (try scenario.cluster.controlData()["Database system identifier"]))
+        let snapshots = try #require(backup["snapshots_info"] as? [String: Any])
+        #expect(snapshots["provider"] as? String == "aws")
+        let first = try #require((snapshots["snapshots"] as? [[String: Any]])?.first)
+        let provider = try #require(first["provider"] as? [String: Any], "\(first)")
+        let mount = try #require(first["mount"] as? [String: Any], "\(first)")
+        #expect(provider["device_name"] as? String == "/dev/\(scenario.device)")
+        #expect(provider["snapshot_name"] as? String == "pgdata-\(scenario.suffix)-\(id.lowercased())")
+        #expect((provider["snapshot_id"] as? String)?.hasPrefix("snap-") == true)
+        #expect(mount["mount_point"] as? String == scenario.disk.mountPoint)
+        #expect(mount["mount_options"] as? String == "rw,noatime")
     }
 
     struct Stored: Decodable {
@@ -95,5 +78,85 @@ struct AWSBackupTests {
         let info: String
         let label: String
         let tags: [[Tag]]
+    }
+}
+
+/// An instance with a volume in moto, the volume's device name on this host pointing at a real
+/// loop disk with PostgreSQL on it, a bucket, and a controller and agent configured for them.
+final class AWSScenario {
+    let moto: MotoServer
+    let disk: LoopDisk
+    let cluster: PostgresCluster
+    let fleet: Fleet
+    let device: String
+    let suffix: String
+    let bucket: String
+
+    init(moto: MotoServer) throws {
+        self.moto = moto
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let bucket = "snapfleet-\(suffix)"
+        self.suffix = suffix
+        self.bucket = bucket
+        disk = try LoopDisk(size: "128M", options: ["noatime"])
+        cluster = try PostgresCluster(dataDirectory: disk.mountPoint + "/data")
+        guard let name = Self.unusedDeviceName() else { throw FleetError("no free /dev/sdX name") }
+        device = name
+        // The host sees the EBS volume under its attachment name, as a real instance would (our own symlink).
+        try FileManager.default.createSymbolicLink(atPath: "/dev/\(device)", withDestinationPath: disk.devicePath)
+        try moto.boto3(
+            """
+            s3.create_bucket(Bucket="\(bucket)")
+            run = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "us-east-1a"},
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "pg-\(suffix)"}]}])
+            instance = run["Instances"][0]["InstanceId"]
+            volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1,
+                TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "pgdata-\(suffix)"}]}])["VolumeId"]
+            ec2.attach_volume(VolumeId=volume, InstanceId=instance, Device="/dev/\(device)")
+            """)
+        fleet = try Fleet()
+        let settings = """
+            destination: s3://\(bucket)/catalog
+            provider: aws
+            snapshot_instance: pg-\(suffix)
+            snapshot_disks: [pgdata-\(suffix)]
+            tags: {team: payments}
+            aws:
+              region: \(moto.region)
+              endpoint_url: \(moto.endpoint)
+            """
+        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
+        // Credentials reach the controller only, through the standard chain (its environment).
+        try fleet.startController(environment: ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
+        try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
+        guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
+            throw FleetError("agent did not connect")
+        }
+    }
+
+    /// Runs `check` (must pass) and `backup`; returns the DONE backup's id.
+    func backup() throws -> String {
+        let check = try Shell.run([BuiltProducts.path("snapfleet-controller"), "check", "--config", fleet.controllerConfig, "pg1"])
+        guard check.status == 0 else { throw FleetError("check failed:\n\(check.stdout)\(check.stderr)") }
+        let output = try Shell.run(
+            [BuiltProducts.path("snapfleet-controller"), "backup", "--config", fleet.controllerConfig, "pg1", "--immediate-checkpoint"])
+        guard output.status == 0 else {
+            throw FleetError("backup failed:\n\(output.stdout)\(output.stderr)\n\(fleet.controller?.log.suffix(3000) ?? "")")
+        }
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A `/dev/sdX` name that does not exist on this host (nor its xvd rename).
+    private static func unusedDeviceName() -> String? {
+        "qrstuvwxyz".map { "sd\($0)" }.first { name in
+            !FileManager.default.fileExists(atPath: "/dev/\(name)") && !FileManager.default.fileExists(atPath: "/dev/xvd\(name.dropFirst(2))")
+        }
+    }
+
+    deinit {
+        fleet.stop()
+        try? cluster.stop()
+        unlink("/dev/\(device)")
+        try? disk.detach()
     }
 }

@@ -31,21 +31,24 @@ public final class MotoServer: Sendable {
     public static let requirement = "needs python3 with moto[server] and boto3 (scripts/setup installs them)"
 
     /// Starts a moto server of its own on a free port and creates the signing key.
-    public init() throws {
+    ///
+    /// `enforcingSignatures: false` gives a plain moto that accepts any signature: only for
+    /// third-party tools (barman-cloud) whose listings moto would wrongly refuse, never to test
+    /// snapfleet's own signing.
+    public init(enforcingSignatures: Bool = true) throws {
         directory = try TemporaryDirectory(prefix: "moto")
         let port = freeTCPPort()
         endpoint = "http://127.0.0.1:\(port)"
         logPath = directory.file("moto.log")
+        let authentication = enforcingSignatures ? ["INITIAL_NO_AUTH_ACTION_COUNT=4"] : []
         pid = try ChildProcess.spawn(
-            [
-                "env", "MOTO_EC2_LOAD_DEFAULT_AMIS=false", "INITIAL_NO_AUTH_ACTION_COUNT=4",
-                "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port),
-            ], logPath: logPath)
+            ["env", "MOTO_EC2_LOAD_DEFAULT_AMIS=false"] + authentication + ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)],
+            logPath: logPath)
         guard eventually(timeout: .seconds(30), { Self.accepts(port: port) }) else {
             throw CommandFailed(
                 command: ["moto.server"], output: ProcessOutput(status: -1, stdout: "", stderr: "moto did not start: \(Self.tail(logPath))"))
         }
-        let keys = try Self.createAccessKey(endpoint: endpoint, directory: directory)
+        let keys = enforcingSignatures ? try Self.createAccessKey(endpoint: endpoint, directory: directory) : ("AKIAPLAINMOTO", "plain-moto-secret")
         accessKeyID = keys.0
         secretAccessKey = keys.1
     }

@@ -1,0 +1,25 @@
+import Foundation
+
+/// The real barman-cloud tools (PyPI `barman[cloud]`, Python ≥ 3.12), to prove that what
+/// snapfleet writes is what Barman reads.
+public enum BarmanCloud {
+    /// The directory holding `barman-cloud-backup-list` and friends, if installed.
+    public static let binDirectory: String? = {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/root/.pyenv/versions")) ?? []
+        return versions.filter { $0.hasPrefix("3.1") && !$0.hasPrefix("3.10") && !$0.hasPrefix("3.11") }.sorted().map {
+            "/root/.pyenv/versions/\($0)/bin"
+        }.first { FileManager.default.isExecutableFile(atPath: "\($0)/barman-cloud-backup-list") }
+    }()
+
+    /// Whether the tools are installed (scripts/setup installs them where Python 3.12+ exists).
+    public static var isAvailable: Bool { binDirectory != nil }
+
+    /// Runs `barman-cloud-<tool>` with AWS settings pointing at `moto`.
+    public static func run(_ tool: String, _ arguments: [String], moto: MotoServer) throws -> ProcessOutput {
+        try ChildProcess.run(
+            [
+                "env", "AWS_ACCESS_KEY_ID=\(moto.accessKeyID)", "AWS_SECRET_ACCESS_KEY=\(moto.secretAccessKey)",
+                "AWS_DEFAULT_REGION=\(moto.region)", "AWS_ENDPOINT_URL=\(moto.endpoint)", "\(binDirectory ?? "")/barman-cloud-\(tool)",
+            ] + arguments)
+    }
+}
