@@ -183,4 +183,13 @@ public enum PathRole: String, Codable, Sendable, CaseIterable {
     case tablespace
     /// `pg_wal`, when it is a symlink to another place.
     case walDirectory = "wal_directory"
+
+    /// How checks name a directory of this role: `data directory`, `tablespace NAME`, `pg_wal`.
+    public func label(name: String?) -> String {
+        switch self {
+        case .dataDirectory: "data directory"
+        case .tablespace: "tablespace \(name ?? "?")"
+        case .walDirectory: "pg_wal"
+        }
+    }
 }

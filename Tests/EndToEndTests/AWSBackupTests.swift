@@ -100,7 +100,7 @@ final class AWSScenario {
         self.bucket = bucket
         disk = try LoopDisk(size: "128M", options: ["noatime"])
         cluster = try PostgresCluster(dataDirectory: disk.mountPoint + "/data")
-        guard let name = Self.unusedDeviceName() else { throw FleetError("no free /dev/sdX name") }
+        guard let name = DeviceNames.unusedSCSIName() else { throw FleetError("no free /dev/sdX name") }
         device = name
         // The host sees the EBS volume under its attachment name, as a real instance would (our own symlink).
         try FileManager.default.createSymbolicLink(atPath: "/dev/\(device)", withDestinationPath: disk.devicePath)
@@ -144,13 +144,6 @@ final class AWSScenario {
             throw FleetError("backup failed:\n\(output.stdout)\(output.stderr)\n\(fleet.controller?.log.suffix(3000) ?? "")")
         }
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// A `/dev/sdX` name that does not exist on this host (nor its xvd rename).
-    private static func unusedDeviceName() -> String? {
-        "qrstuvwxyz".map { "sd\($0)" }.first { name in
-            !FileManager.default.fileExists(atPath: "/dev/\(name)") && !FileManager.default.fileExists(atPath: "/dev/xvd\(name.dropFirst(2))")
-        }
     }
 
     deinit {

@@ -9,12 +9,6 @@ import Testing
     "the agent maps disks and PostgreSQL's directories", .serialized,
     .enabled(if: BuiltProducts.exists("snapfleet-agent") && LoopDisk.isAvailable, "needs the built agent and loop devices"))
 struct AgentDiskMapTests {
-    /// A `/dev/sdX` name such that neither it nor its `/dev/xvdX` rename exists on this host.
-    private static func unusedSDName() -> String? {
-        "qrstuvwxyz".map { "sd\($0)" }.first { name in
-            !FileManager.default.fileExists(atPath: "/dev/\(name)") && !FileManager.default.fileExists(atPath: "/dev/xvd\(name.dropFirst(2))")
-        }
-    }
 
     @Test("a disk is found by its own name and by its xvd rename; data directory and tablespace map to it")
     func mapsLoopDisk() throws {
@@ -25,7 +19,7 @@ struct AgentDiskMapTests {
         _ = try Shell.check(["install", "-d", "-o", "postgres", "-m", "700", tablespace])
         _ = try cluster.psql("CREATE TABLESPACE fast LOCATION '\(tablespace)'")
         let agent = try AgentUnderTest(conninfo: cluster.conninfo)
-        let sdName = try #require(Self.unusedSDName())
+        let sdName = try #require(DeviceNames.unusedSCSIName())
         // As on a Xen instance: the provider says /dev/sdX, the kernel shows /dev/xvdX (our own symlink, removed after).
         let xvd = "/dev/xvd\(sdName.dropFirst(2))"
         try FileManager.default.createSymbolicLink(atPath: xvd, withDestinationPath: disk.devicePath)

@@ -2,6 +2,7 @@ import Messaging
 import SnapfleetCore
 import SnapfleetProtocol
 import Synchronization
+import TestSupport
 import Testing
 
 /// Real CURVE sockets over tcp://127.0.0.1, driven by real MessageLoops.
@@ -61,7 +62,7 @@ struct MessageLoopTests {
         defer { client.stop() }
 
         let reply = Task { await client.result(.agentsList, timeout: .seconds(3)) }
-        #expect(try await eventually { server.received.count == 1 })
+        #expect(try await eventually(timeout: .seconds(20)) { server.received.count == 1 })
         let request = try #require(server.received.all.first)
         server.loop.send(Envelope(.heartbeat), to: request.peer)
         server.loop.send(.reply(to: try MessageID("nobody-asked"), .agents(AgentsList(agents: []))), to: request.peer)
@@ -69,7 +70,7 @@ struct MessageLoopTests {
 
         let answered = try await reply.value.get()
         #expect(answered.envelope.message == .agents(AgentsList(agents: [AgentInfo(server: "pg1", connected: false)])))
-        #expect(try await eventually { client.received.count == 1 })
+        #expect(try await eventually(timeout: .seconds(20)) { client.received.count == 1 })
         #expect(client.received.all.map(\.envelope.message) == [Message.heartbeat])
     }
 
@@ -198,7 +199,7 @@ struct MessageLoopTests {
         loop.start()
         defer { loop.stop() }
 
-        #expect(try await eventually(within: .seconds(3)) { slow.count >= 2 })
+        #expect(try await eventually(timeout: .seconds(3)) { slow.count >= 2 })
         let fastTicks = fast.all
         #expect(fastTicks.count >= 6)
         let first = try #require(fastTicks.first)
@@ -214,7 +215,7 @@ struct MessageLoopTests {
         let client = try CurveClient(keys: keys, serverKey: server.keys.publicKey, endpoint: server.endpoint)
 
         let pending = Task { await client.result(.agentsList, timeout: .seconds(30)) }
-        #expect(try await eventually { server.received.count == 1 })
+        #expect(try await eventually(timeout: .seconds(20)) { server.received.count == 1 })
         let stopping = ContinuousClock.now
         client.stop()
         let result = await pending.value

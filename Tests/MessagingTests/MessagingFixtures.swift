@@ -149,16 +149,6 @@ func errorBody(_ envelope: Envelope?) -> ErrorBody? {
     return body
 }
 
-/// Waits until `condition` holds or the timeout passes; returns whether it held.
-func eventually(within timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return condition()
-}
-
 /// `stat` of a path, or nil if it does not exist.
 func fileStatus(_ path: String) -> stat? {
     var status = stat()

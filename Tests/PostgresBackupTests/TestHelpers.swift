@@ -1,17 +1,8 @@
 import Foundation
 import PostgresBackup
 import SnapfleetCore
+import TestSupport
 import Testing
-
-/// Polls `condition` every 100 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(100))
-    }
-    return try condition()
-}
 
 /// The error a throwing call ends with, as a `SnapfleetError` (nil if it succeeded or threw something else).
 func snapfleetError(_ body: () throws -> Void) -> SnapfleetError? {

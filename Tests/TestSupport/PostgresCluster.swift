@@ -63,7 +63,7 @@ public final class PostgresCluster: Sendable {
         socketDirectory = directory.file("run")
         logFile = directory.file("run/postgres.log")
         archiveDirectory = directory.file("archive")
-        port = try Self.freePort()
+        port = freeTCPPort()
         try makeDirectory(at: self.dataDirectory, mode: 0o700)
         try makeDirectory(at: socketDirectory, mode: 0o755)
         try makeDirectory(at: archiveDirectory, mode: 0o755)
@@ -224,26 +224,5 @@ public final class PostgresCluster: Sendable {
         guard chown(path, user.pointee.pw_uid, user.pointee.pw_gid) == 0, chmod(path, mode) == 0 else {
             throw CommandFailed(command: ["chown", path], output: ProcessOutput(status: errno, stdout: "", stderr: String(cString: strerror(errno))))
         }
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0 and ask which one).
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw CommandFailed(command: ["socket"], output: ProcessOutput(status: errno, stdout: "", stderr: "socket failed")) }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
-            }
-        }
-        guard bound else {
-            throw CommandFailed(command: ["bind"], output: ProcessOutput(status: errno, stdout: "", stderr: "bind to 127.0.0.1:0 failed"))
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

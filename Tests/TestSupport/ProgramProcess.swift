@@ -62,16 +62,6 @@ public enum BuiltProducts {
     public static func exists(_ name: String) -> Bool { FileManager.default.isExecutableFile(atPath: path(name)) }
 }
 
-/// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-public func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    repeat {
-        if try condition() { return true }
-        usleep(50_000)
-    } while ContinuousClock.now < deadline
-    return try condition()
-}
-
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 public func freeTCPPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

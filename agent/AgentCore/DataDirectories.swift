@@ -25,12 +25,6 @@ extension ServerFacts {
 }
 
 extension DataDirectory {
-    /// How checks name it: `data directory`, `tablespace fast`, `pg_wal`.
-    var label: String {
-        switch role {
-        case .dataDirectory: "data directory"
-        case .tablespace: "tablespace \(name ?? "?")"
-        case .walDirectory: "pg_wal"
-        }
-    }
+    /// How checks name it.
+    var label: String { role.label(name: name) }
 }

@@ -2,24 +2,7 @@ import Foundation
 import HostInspection
 import PostgresBackup
 import SnapfleetCore
-
-/// One line of `snapfleet-agent check`.
-public struct CheckResult: Sendable, Equatable {
-    /// What was checked.
-    public var name: String
-    /// Whether it passed.
-    public var passed: Bool
-    /// What was found.
-    public var detail: String
-    /// What to do about a failure.
-    public var hint: String?
-
-    /// `OK      name: detail` or `FAILED  name: detail (hint: …)`.
-    public var line: String {
-        let status = passed ? "OK    " : "FAILED"
-        return "\(status)  \(name): \(detail)" + (hint.map { " (hint: \($0))" } ?? "")
-    }
-}
+import SnapfleetProtocol
 
 /// The agent's local pre-flight checks: PostgreSQL, its version, and every directory it
 /// keeps data in — readable, and on a block device this host can name.
@@ -34,17 +17,17 @@ public struct LocalChecks: Sendable {
     }
 
     /// Runs every check; later checks are skipped (not failed) when PostgreSQL cannot be read.
-    public func run() -> [CheckResult] {
+    public func run() -> [CheckLine] {
         let facts: ServerFacts
         do { facts = try probe.facts() } catch {
             return [
-                CheckResult(
+                CheckLine(
                     name: "postgres reachable", passed: false, detail: error.message,
                     hint: error.hint ?? "check 'postgres' in the agent configuration")
             ]
         }
         var results = [
-            CheckResult(name: "postgres reachable", passed: true, detail: "\(facts.version), system identifier \(facts.systemIdentifier)"),
+            CheckLine(name: "postgres reachable", passed: true, detail: "\(facts.version), system identifier \(facts.systemIdentifier)"),
             versionCheck(facts),
         ]
         let mapping = Result { try mapper() }
@@ -55,42 +38,42 @@ public struct LocalChecks: Sendable {
         return results
     }
 
-    private func versionCheck(_ facts: ServerFacts) -> CheckResult {
+    private func versionCheck(_ facts: ServerFacts) -> CheckLine {
         do {
             try facts.checkSupported()
-            return CheckResult(name: "postgres version supported", passed: true, detail: "\(facts.versionNumber)")
+            return CheckLine(name: "postgres version supported", passed: true, detail: "\(facts.versionNumber)")
         } catch {
             let failure = error as? SnapfleetError
-            return CheckResult(
+            return CheckLine(
                 name: "postgres version supported", passed: false, detail: failure?.message ?? "\(facts.versionNumber)", hint: failure?.hint)
         }
     }
 
-    private func readable(_ name: String, _ path: String) -> CheckResult {
+    private func readable(_ name: String, _ path: String) -> CheckLine {
         guard access(path, R_OK | X_OK) == 0 else {
             let reason = String(cString: strerror(errno)).lowercased()
-            return CheckResult(name: "\(name) readable", passed: false, detail: "\(path): \(reason)", hint: "run the agent as the PostgreSQL user")
+            return CheckLine(name: "\(name) readable", passed: false, detail: "\(path): \(reason)", hint: "run the agent as the PostgreSQL user")
         }
-        return CheckResult(name: "\(name) readable", passed: true, detail: path)
+        return CheckLine(name: "\(name) readable", passed: true, detail: path)
     }
 
-    private func placement(_ name: String, _ path: String, _ mapping: Result<DiskMapper, any Error>) -> CheckResult {
+    private func placement(_ name: String, _ path: String, _ mapping: Result<DiskMapper, any Error>) -> CheckLine {
         let check = "\(name) on a block device"
         do {
             let placement = try mapping.get().placement(of: path)
             guard let device = placement.device else {
-                return CheckResult(
+                return CheckLine(
                     name: check, passed: false, detail: "\(path) is on \(placement.mount.fsType) at \(placement.mount.mountPoint), not a disk",
                     hint: "snapshots can only capture data on attached disks")
             }
             let extra = device.serial.map { ", serial \($0)" } ?? device.loopBackingFile.map { ", backed by \($0)" } ?? ""
-            return CheckResult(
+            return CheckLine(
                 name: check, passed: true,
                 detail:
                     "\(device.devicePath) (\(device.majorMinor)\(extra)) mounted at \(placement.mount.mountPoint) with \(placement.mount.findmntOptions)"
             )
         } catch {
-            return CheckResult(name: check, passed: false, detail: (error as? SnapfleetError)?.message ?? "\(error)")
+            return CheckLine(name: check, passed: false, detail: (error as? SnapfleetError)?.message ?? "\(error)")
         }
     }
 }

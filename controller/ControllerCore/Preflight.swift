@@ -107,12 +107,7 @@ public enum Preflight {
     }
 
     private static func covered(_ path: PathPlacement, _ diskByDevice: [String: String]) -> CheckLine {
-        let label =
-            switch path.role {
-            case .dataDirectory: "data directory"
-            case .tablespace: "tablespace \(path.name ?? "?")"
-            case .walDirectory: "pg_wal"
-            }
+        let label = path.role.label(name: path.name)
         let name = "\(label) on a listed disk"
         if let device = path.device, let disk = diskByDevice[device] {
             return CheckLine(name: name, passed: true, detail: "\(path.path) on \(device) (disk \(disk))")
