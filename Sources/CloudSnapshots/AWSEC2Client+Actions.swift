@@ -41,9 +41,10 @@ extension EC2Client {
         return EC2Snapshot(xml: try call("CreateSnapshot", parameters))
     }
 
-    /// `DescribeSnapshots` by ids (no owner filter: ids are exact).
-    public func describeSnapshots(ids: [String]) throws(SnapfleetError) -> [EC2Snapshot] {
-        try paginated("DescribeSnapshots", Self.list("SnapshotId", ids)) { $0.child("snapshotSet")?.children("item").map(EC2Snapshot.init) ?? [] }
+    /// `DescribeSnapshots` by ids and filters (ids are exact; filter by tag to find snapshots of one backup).
+    public func describeSnapshots(ids: [String] = [], owners: [String] = [], filters: [EC2Filter] = []) throws(SnapfleetError) -> [EC2Snapshot] {
+        let parameters = Self.list("SnapshotId", ids) + Self.list("Owner", owners) + Self.filters(filters)
+        return try paginated("DescribeSnapshots", parameters) { $0.child("snapshotSet")?.children("item").map(EC2Snapshot.init) ?? [] }
     }
 
     /// `DeleteSnapshot`; the raw API error (including `InvalidSnapshot.NotFound`) is thrown as is.

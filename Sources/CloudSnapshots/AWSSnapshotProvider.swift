@@ -148,11 +148,23 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         }
     }
 
-    /// Locks a snapshot against deletion (`LockSnapshot`); call it right after `createSnapshot`, as barman-cloud does.
-    public func lockSnapshot(
-        _ snapshot: SnapshotInfo, mode: EC2SnapshotLockMode, durationDays: Int? = nil, coolOffHours: Int? = nil
-    ) throws(SnapfleetError) -> EC2SnapshotLock {
-        try client.lockSnapshot(id: snapshot.id, mode: mode, durationDays: durationDays, coolOffHours: coolOffHours)
+    /// Locks a completed snapshot against deletion (`LockSnapshot`).
+    public func lockSnapshot(_ snapshot: SnapshotInfo, policy: SnapshotLockPolicy) throws(SnapfleetError) -> SnapshotInfo {
+        guard let mode = EC2SnapshotLockMode(rawValue: policy.mode) else {
+            throw SnapfleetError(.invalidConfiguration, "unknown snapshot lock mode '\(policy.mode)'", hint: "governance or compliance")
+        }
+        _ = try client.lockSnapshot(
+            id: snapshot.id, mode: mode, durationDays: policy.durationDays, coolOffHours: policy.coolOffHours,
+            expirationDate: policy.expirationDate)
+        var locked = snapshot
+        locked.lockMode = mode.rawValue
+        return locked
+    }
+
+    /// The snapshots tagged `snapfleet_backup_id=<backupID>`, owned by this account.
+    public func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo] {
+        let found = try client.describeSnapshots(owners: ["self"], filters: [EC2Filter("tag:snapfleet_backup_id", [backupID])])
+        return found.map { Self.info($0, name: $0.tags["Name"] ?? $0.id) }
     }
 
     /// Maps EC2's snapshot states onto `SnapshotState`; archive states count as completed.

@@ -91,6 +91,21 @@ public struct LocalSnapshotProvider: SnapshotProvider {
         }
     }
 
+    /// The snapshot images named `<disk>-<backup id lower-cased>.img`: those of one backup.
+    public func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo] {
+        let suffix = "-" + backupID.lowercased() + ".img"
+        guard let directory = opendir(snapshotDirectory) else { throw LocalPaths.error(errno, "cannot list \(snapshotDirectory)") }
+        defer { closedir(directory) }
+        var found: [SnapshotInfo] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasSuffix(suffix), name.count > suffix.count else { continue }
+            let snapshotName = String(name.dropLast(4))
+            found.append(SnapshotInfo(id: snapshotPath(snapshotName), name: snapshotName, diskID: "", state: .completed))
+        }
+        return found.sorted { $0.id < $1.id }
+    }
+
     /// Copies a snapshot's image to a new image file at `imagePath` (never replacing one), for restores.
     public func cloneVolume(from snapshot: SnapshotInfo, to imagePath: String) throws(SnapfleetError) {
         try checkSnapshotID(snapshot.id)

@@ -25,6 +25,39 @@ public protocol SnapshotProvider: Sendable {
 
     /// Deletes a snapshot; deleting one that does not exist succeeds.
     func deleteSnapshot(_ snapshot: SnapshotInfo) throws(SnapfleetError)
+
+    /// Locks a completed snapshot against deletion; returns it with `lockMode` set.
+    func lockSnapshot(_ snapshot: SnapshotInfo, policy: SnapshotLockPolicy) throws(SnapfleetError) -> SnapshotInfo
+
+    /// Every snapshot tagged with this backup id (to finish a backup a stopped controller left behind).
+    func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo]
+}
+
+extension SnapshotProvider {
+    /// Providers without snapshot locks refuse a lock policy (configuration checks keep it from happening).
+    public func lockSnapshot(_ snapshot: SnapshotInfo, policy: SnapshotLockPolicy) throws(SnapfleetError) -> SnapshotInfo {
+        throw SnapfleetError(.invalidConfiguration, "the \(name) provider cannot lock snapshots")
+    }
+}
+
+/// How completed snapshots are locked against deletion (EBS snapshot locks).
+public struct SnapshotLockPolicy: Sendable, Equatable {
+    /// `governance` (may be lifted with permission) or `compliance` (no one can delete it until it expires).
+    public var mode: String
+    /// How long the lock lasts, in days (1–36500); this or `expirationDate`.
+    public var durationDays: Int?
+    /// A compliance lock's cool-off period in hours (1–72), during which it can still be lifted.
+    public var coolOffHours: Int?
+    /// When the lock ends (`YYYY-MM-DDTHH:MM:SS.sssZ`); this or `durationDays`.
+    public var expirationDate: String?
+
+    /// Creates a policy.
+    public init(mode: String, durationDays: Int? = nil, coolOffHours: Int? = nil, expirationDate: String? = nil) {
+        self.mode = mode
+        self.durationDays = durationDays
+        self.coolOffHours = coolOffHours
+        self.expirationDate = expirationDate
+    }
 }
 
 /// An instance (a VM, or this machine for the local provider).
@@ -98,9 +131,15 @@ public struct SnapshotInfo: Sendable, Equatable {
     public var progressPercent: Int?
     /// Why it failed, for `.error`.
     public var failure: String?
+    /// The lock on it (`governance`/`compliance`), once locked.
+    public var lockMode: String?
 
     /// Creates a snapshot description.
-    public init(id: String, name: String, diskID: String, state: SnapshotState, progressPercent: Int? = nil, failure: String? = nil) {
+    public init(
+        id: String, name: String, diskID: String, state: SnapshotState, progressPercent: Int? = nil, failure: String? = nil,
+        lockMode: String? = nil
+    ) {
+        self.lockMode = lockMode
         self.id = id
         self.name = name
         self.diskID = diskID

@@ -91,10 +91,20 @@ public final class MessageLoop: Sendable {
         }
         let envelope = Envelope(message)
         state.withLock { state in
-            state.pending[envelope.id] = PendingRequest(deadline: .now + timeout, type: message.type, completion: completion)
+            state.pending[envelope.id] = PendingRequest(deadline: .now + timeout, type: message.type, peer: peer, completion: completion)
             state.outbox.append(Outgoing(envelope: envelope, peer: peer, attachments: attachments))
         }
         wake()
+    }
+
+    /// Fails every request still waiting for a reply from `peer` (a peer known to be gone, whose
+    /// replies would otherwise be awaited until each request's own timeout).
+    public func failRequests(to peer: Peer, _ error: SnapfleetError) {
+        let failed = state.withLock { state in
+            let ids = state.pending.filter { $0.value.peer == peer }.map(\.key)
+            return ids.compactMap { state.pending.removeValue(forKey: $0) }
+        }
+        for request in failed { request.completion(.failure(error)) }
     }
 
     /// Sends a request and waits for its reply (see the callback form).
@@ -290,5 +300,6 @@ private struct Outgoing: Sendable {
 private struct PendingRequest: Sendable {
     let deadline: ContinuousClock.Instant
     let type: MessageType
+    let peer: Peer
     let completion: @Sendable (Result<Inbound, SnapfleetError>) -> Void
 }

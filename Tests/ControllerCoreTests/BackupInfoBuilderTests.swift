@@ -25,7 +25,8 @@ enum InfoFixture {
     static let tbsSnap = TakenSnapshot(
         disk: tbs,
         snapshot: SnapshotInfo(
-            id: "snap-0f9e8d7c6b5a43210", name: "vol-0123456789abcdef0-20240315t021500", diskID: tbs.id, state: .completed))
+            id: "snap-0f9e8d7c6b5a43210", name: "vol-0123456789abcdef0-20240315t021500", diskID: tbs.id, state: .completed,
+            lockMode: "compliance"))
     static let facts = PostgresFacts(
         serverVersionNum: 160002, serverVersion: "16.2", systemIdentifier: "7345123456789012345", dataDirectory: "/opt/postgres/data",
         tablespaces: [Tablespace(name: "tbs1", oid: 16387, location: "/opt/postgres/tablespaces/tbs1")], walDirectory: nil,
@@ -41,7 +42,7 @@ enum InfoFixture {
         provider: "aws",
         instance: InstanceInfo(id: "i-0abc", zone: "eu-west-1a", providerFacts: ["account_id": "123456789012", "region": "eu-west-1"]),
         disks: [pgdata, tbs], placements: [placement(pgdata, "/opt/postgres"), placement(tbs, "/opt/postgres/tablespaces")], facts: facts,
-        backupName: "nightly", lockModes: ["snap-0f9e8d7c6b5a43210": "compliance"])
+        backupName: "nightly")
 
     static func record(_ kind: BackupRecordKind, snapshots: [TakenSnapshot] = [pgdataSnap, tbsSnap]) -> BackupRecord {
         BackupRecord(

@@ -122,9 +122,10 @@ struct BackupRunTests {
                 .describeSnapshot(F.snap(F.pgwal, .pending)), .describeSnapshot(F.snap(F.pgdata, .pending)),
             ])
         #expect(run.phase == .awaitingSnapshots)
-        #expect(run.handle(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), at: F.t(7)) == [])
-        #expect(run.handle(.snapshotDescribed(snapshotID: "snap-pgdata", .success(F.snap(F.pgdata, .pending, progress: 40))), at: F.t(7)) == [])
-        #expect(run.handle(.tick, at: F.t(10)) == [], "no poll before the interval has passed")
+        #expect(run.handle(.tick, at: F.t(6.2)) == [], "no poll while describes are outstanding")
+        #expect(run.handle(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), at: F.t(6.5)) == [])
+        #expect(run.handle(.snapshotDescribed(snapshotID: "snap-pgdata", .success(F.snap(F.pgdata, .pending, progress: 40))), at: F.t(6.5)) == [])
+        #expect(run.handle(.tick, at: F.t(6.9)) == [], "no poll within a second of the last")
         #expect(run.handle(.tick, at: F.t(22)) == [.describeSnapshot(F.snap(F.pgdata, .pending, progress: 40))])
 
         let done = run.handle(.snapshotDescribed(snapshotID: "snap-pgdata", .success(F.snap(F.pgdata, .completed))), at: F.t(30))
@@ -142,6 +143,26 @@ struct BackupRunTests {
         #expect(result.backupWindow == 2.5, "from start returned (t=2) to stop requested (t=4.5)")
         #expect(result.snapshots.count == 2)
         #expect(run.result == result)
+    }
+
+    @Test("pending snapshots are polled at a tenth of the time waited, at least every second and at most every poll interval")
+    func pollIntervalGrowsWithTheWait() {
+        var transcript = Transcript()
+        transcript.awaiting()
+        let pending = F.snap(F.pgdata, .pending, progress: 10)
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), 6.5)
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(pending)), 6.5)
+        #expect(transcript.on(.tick, 8) == [.describeSnapshot(pending)], "2 s waited: polled after 1 s")
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(pending)), 8.5)
+        #expect(transcript.on(.tick, 106) == [.describeSnapshot(pending)])
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(pending)), 106.5)
+        #expect(transcript.on(.tick, 115) == [], "109 s waited: 9 s since the last poll is less than 10.9 s")
+        #expect(transcript.on(.tick, 118) == [.describeSnapshot(pending)])
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(pending)), 118.5)
+        #expect(transcript.on(.tick, 400) == [.describeSnapshot(pending)])
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(pending)), 400.5)
+        #expect(transcript.on(.tick, 414) == [], "capped at the plan's 15 s, not 39 s")
+        #expect(transcript.on(.tick, 415) == [.describeSnapshot(pending)])
     }
 
     @Test("snapshots already completed when the label is stored go straight to DONE")

@@ -91,8 +91,12 @@ final class AWSScenario {
     let device: String
     let suffix: String
     let bucket: String
+    /// The running agent.
+    private(set) var agent: ProgramProcess!
 
-    init(moto: MotoServer) throws {
+    /// `volumeTags` switch on moto-extension behaviour (`MotoServer.VolumeTag`); `awsSettings` and
+    /// `controllerSettings` add lines under the server's `aws:` and at the top of controller.yaml.
+    init(moto: MotoServer, volumeTags: [String: String] = [:], awsSettings: String = "", controllerSettings: String = "") throws {
         self.moto = moto
         let suffix = UUID().uuidString.prefix(8).lowercased()
         let bucket = "snapfleet-\(suffix)"
@@ -111,7 +115,7 @@ final class AWSScenario {
                 TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "pg-\(suffix)"}]}])
             instance = run["Instances"][0]["InstanceId"]
             volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1,
-                TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "pgdata-\(suffix)"}]}])["VolumeId"]
+                TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "pgdata-\(suffix)"}] + \(Self.tagList(volumeTags))}])["VolumeId"]
             ec2.attach_volume(VolumeId=volume, InstanceId=instance, Device="/dev/\(device)")
             """)
         fleet = try Fleet()
@@ -124,14 +128,23 @@ final class AWSScenario {
             aws:
               region: \(moto.region)
               endpoint_url: \(moto.endpoint)
-            """
-        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
-        // Credentials reach the controller only, through the standard chain (its environment).
-        try fleet.startController(environment: ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
-        try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
+            """ + awsSettings.split(separator: "\n").map { "\n  \($0)" }.joined()
+        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings], topLevel: controllerSettings)
+        try startController()
+        agent = try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
         guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
             throw FleetError("agent did not connect")
         }
+    }
+
+    /// Starts (or restarts) the controller; credentials reach it only, through the standard chain (its environment).
+    func startController() throws {
+        try fleet.startController(environment: ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey])
+    }
+
+    /// `[{"Key": k, "Value": v}, …]` as Python source.
+    static func tagList(_ tags: [String: String]) -> String {
+        "[" + tags.sorted { $0.key < $1.key }.map { "{\"Key\": \"\($0.key)\", \"Value\": \"\($0.value)\"}" }.joined(separator: ", ") + "]"
     }
 
     /// Runs `check` (must pass) and `backup`; returns the DONE backup's id.

@@ -29,7 +29,8 @@ final class Fleet: @unchecked Sendable {
 
     /// Writes controller.yaml with `servers` (name → agent public key) and, per server, more
     /// settings as YAML lines indented under it (`settings["pg1"] = "provider: local\n…"`).
-    func writeControllerConfig(servers: [String: String], heartbeatMs: Int = 500, settings: [String: String] = [:]) throws {
+    /// `topLevel` adds lines at the top of the file (`backup_lease_seconds: 5`).
+    func writeControllerConfig(servers: [String: String], heartbeatMs: Int = 500, settings: [String: String] = [:], topLevel: String = "") throws {
         let serverLines = servers.keys.sorted().map { name in
             let extra = (settings[name] ?? "").split(separator: "\n").map { "\n    \($0)" }.joined()
             return "  \(name):\n    agent_key: \"\(servers[name]!)\"\(extra)"
@@ -39,6 +40,7 @@ final class Fleet: @unchecked Sendable {
             key_file: \(directory.file("controller.key"))
             admin_socket: \(adminSocket)
             heartbeat_interval_ms: \(heartbeatMs)
+            \(topLevel)
             servers:
             \(serverLines)
 
@@ -63,6 +65,8 @@ final class Fleet: @unchecked Sendable {
 
     /// Starts `snapfleet-controller serve` and waits for its admin socket.
     func startController(environment: [String: String] = [:]) throws {
+        // A killed controller leaves its socket file behind; the wait below must see the new one.
+        unlink(adminSocket)
         let process = try ProgramProcess(
             BuiltProducts.path("snapfleet-controller"), ["serve", "--config", controllerConfig, "--log-level", "debug"],
             logPath: directory.file("controller.log"), environment: environment)

@@ -2,7 +2,9 @@ import Foundation
 import Synchronization
 
 /// A real AWS API stand-in for tests: `moto` in server mode (S3 and EC2 on one port) on
-/// 127.0.0.1, with request signing **enforced**.
+/// 127.0.0.1, with request signing **enforced**, started through `scripts/lib/snapfleet_moto.py`,
+/// which adds what moto lacks (snapshot locks; snapshots that stay pending, fail, take time to
+/// create, or copy a disk image), each switched on by a tag on the volume (`VolumeTag`).
 ///
 /// moto accepts any signature by default, which would prove nothing about snapfleet's SigV4
 /// code. It is started with `INITIAL_NO_AUTH_ACTION_COUNT=4`: the first four calls create an
@@ -19,6 +21,8 @@ public final class MotoServer: Sendable {
     public let region = "us-east-1"
     /// moto's output.
     public let logPath: String
+    /// Where the extension keeps snapshot and volume images.
+    public let imageDirectory: String
     private let pid: pid_t
     private let directory: TemporaryDirectory
 
@@ -26,6 +30,22 @@ public final class MotoServer: Sendable {
     public static let isAvailable: Bool = {
         (try? ChildProcess.run(["python3", "-c", "import moto.server, boto3"]).status) == 0
     }()
+
+    /// `scripts/lib/snapfleet_moto.py` of this checkout.
+    static let launcher = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/lib/snapfleet_moto.py")
+        .standardizedFileURL.path
+
+    /// The volume tags the moto extension reads (set them on a volume before snapshotting it).
+    public enum VolumeTag {
+        /// Seconds a snapshot of the volume stays `pending`, with growing progress.
+        public static let pendingSeconds = "snapfleet-test:snapshot-pending-seconds"
+        /// `error`: the snapshot ends in the `error` state.
+        public static let outcome = "snapfleet-test:snapshot-outcome"
+        /// Seconds `CreateSnapshot` takes to answer.
+        public static let createDelaySeconds = "snapfleet-test:create-delay-seconds"
+        /// An image file on this machine: a snapshot copies it, a volume made from that snapshot gets a copy.
+        public static let image = "snapfleet-test:image"
+    }
 
     /// Why `isAvailable` can be false, for skipped tests.
     public static let requirement = "needs python3 with moto[server] and boto3 (scripts/setup installs them)"
@@ -40,10 +60,12 @@ public final class MotoServer: Sendable {
         let port = freeTCPPort()
         endpoint = "http://127.0.0.1:\(port)"
         logPath = directory.file("moto.log")
+        imageDirectory = directory.file("images")
+        try FileManager.default.createDirectory(atPath: imageDirectory, withIntermediateDirectories: true)
         let authentication = enforcingSignatures ? ["INITIAL_NO_AUTH_ACTION_COUNT=4"] : []
+        let environment = ["env", "MOTO_EC2_LOAD_DEFAULT_AMIS=false", "SNAPFLEET_MOTO_IMAGES=\(imageDirectory)"] + authentication
         pid = try ChildProcess.spawn(
-            ["env", "MOTO_EC2_LOAD_DEFAULT_AMIS=false"] + authentication + ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)],
-            logPath: logPath)
+            environment + ["python3", Self.launcher, "-H", "127.0.0.1", "-p", String(port)], logPath: logPath)
         guard eventually(timeout: .seconds(30), { Self.accepts(port: port) }) else {
             throw CommandFailed(
                 command: ["moto.server"], output: ProcessOutput(status: -1, stdout: "", stderr: "moto did not start: \(Self.tail(logPath))"))

@@ -22,6 +22,13 @@ public final class ProgramProcess: @unchecked Sendable {
         return status == nil
     }
 
+    /// Waits up to `timeout` for the process to exit by itself; its status, or nil if it still runs.
+    public func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        return isRunning ? nil : status
+    }
+
     /// Everything it has logged so far.
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 

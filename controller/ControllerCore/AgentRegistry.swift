@@ -81,6 +81,9 @@ public struct AgentRegistry: Sendable {
     /// The peers of every connected agent.
     public var connectedPeers: [Peer] { sessions.values.filter(\.connected).map(\.peer) }
 
+    /// The connection a server's agent last used, connected or not (to fail what still waits on it).
+    public func lastPeer(of server: String) -> Peer? { sessions[server]?.peer }
+
     /// Marks agents silent for longer than the limit as disconnected; returns their servers.
     public mutating func expireSilent(now: Date) -> [String] {
         let silent = sessions.filter { $0.value.connected && now.timeIntervalSince($0.value.lastSeen) > silenceLimit }.map(\.key)

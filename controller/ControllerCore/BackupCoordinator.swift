@@ -10,6 +10,8 @@ import Synchronization
 struct BackupCoordinator: Sendable {
     let server: String
     let config: ServerConfig
+    /// The agent's backup lease (`backup_lease_seconds`).
+    let leaseSeconds: Int
     let preflight: PreflightRunner
     let askAgent: @Sendable (Message) async throws(SnapfleetError) -> Message
     let logger: Logger
@@ -36,13 +38,14 @@ struct BackupCoordinator: Sendable {
         let context = BackupContext(
             provider: provider.name, instance: instance, disks: disks, placements: map.disks, facts: facts, backupName: request.name)
         let plan = BackupPlan(
-            backupID: id.rawValue, server: server, disks: disks, tags: config.tags, leaseSeconds: 600,
+            backupID: id.rawValue, server: server, disks: disks, tags: config.tags, leaseSeconds: leaseSeconds,
             snapshotTimeout: TimeInterval(config.aws?.awaitSnapshotsTimeout ?? 3600), pollInterval: provider.name == "local" ? 1 : 15,
-            immediateCheckpoint: request.immediateCheckpoint)
+            immediateCheckpoint: request.immediateCheckpoint, lock: config.aws?.snapshotLock?.policy)
         let runner = BackupRunner(plan: plan, effects: effects(catalog: catalog, provider: provider, context: context, id: id))
+        let started = Date()
+        try await markStarted(BackupReport(startedBackup: id.rawValue, server: server, started: started, hello: findings.hello), catalog, id)
         logger.info("backup started", metadata: ["server": "\(server)", "backup.id": "\(id)"])
         active.register(server, runner)
-        let started = Date()
         let result = await runner.run()
         logOutcome(result)
         let report = BackupReport(result: result, server: server, started: started, finished: Date(), hello: findings.hello)
@@ -74,6 +77,12 @@ struct BackupCoordinator: Sendable {
                 try catalog.write(try BackupInfoBuilder.backupInfo(record, context: context), id: id)
             },
             storeLabel: { text throws(SnapfleetError) in try catalog.writeLabel(text, id: id) })
+    }
+
+    /// Writes the STARTED report before anything else exists: it tells a restarted controller the
+    /// backup is its own to clean up. Failing here creates nothing, so the backup is refused.
+    private func markStarted(_ report: BackupReport, _ catalog: CatalogStore, _ id: BackupID) async throws(SnapfleetError) {
+        try await offloaded { Result { () throws(SnapfleetError) in try catalog.writeReport(report.json, id: id) } }.get()
     }
 
     /// The report is an extra: failing to store it is logged, never turned into a failed backup.

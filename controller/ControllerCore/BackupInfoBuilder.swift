@@ -17,13 +17,11 @@ public struct BackupContext: Sendable {
     public var facts: PostgresFacts
     /// The operator's name for the backup (`backup_name`), if any.
     public var backupName: String?
-    /// AWS snapshot locks by snapshot id (`governance`/`compliance`); an unlisted snapshot is unlocked.
-    public var lockModes: [String: String]
 
     /// Creates a context.
     public init(
         provider: String, instance: InstanceInfo, disks: [DiskInfo], placements: [DiskPlacement], facts: PostgresFacts,
-        backupName: String? = nil, lockModes: [String: String] = [:]
+        backupName: String? = nil
     ) {
         self.provider = provider
         self.instance = instance
@@ -31,7 +29,6 @@ public struct BackupContext: Sendable {
         self.placements = placements
         self.facts = facts
         self.backupName = backupName
-        self.lockModes = lockModes
     }
 }
 
@@ -234,7 +231,7 @@ extension BackupInfoBuilder {
         let snapshots = placed.map { item in
             AWSSnapshot(
                 mount: item.mount, deviceName: item.disk.deviceName, snapshotID: item.snapshot.id, snapshotName: item.snapshot.name,
-                snapshotLockMode: context.lockModes[item.snapshot.id])
+                snapshotLockMode: item.snapshot.lockMode)
         }
         return AWSSnapshotsInfo(accountID: context.instance.providerFacts["account_id"], region: region, snapshots: snapshots)
     }

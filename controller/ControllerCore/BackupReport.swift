@@ -5,22 +5,22 @@ import SnapfleetProtocol
 /// snapfleet's own record of a backup, stored as `snapfleet.json` beside `backup.info`: what
 /// barman's format has no key for (the backup window, timings, the agent). Never inside
 /// `backup.info`, whose readers refuse unknown keys.
-struct BackupReport: Encodable, Sendable {
+struct BackupReport: Codable, Sendable {
     let backupID: String
     let server: String
-    let status: String
+    var status: String
     let backupWindowMs: Int?
     let startedAt: String
-    let finishedAt: String
-    let durationMs: Int
+    var finishedAt: String?
+    var durationMs: Int?
     let agentHost: String?
     let agentVersion: String?
     let controllerVersion: String
-    let snapshots: [Snapshot]
-    let failure: String?
-    let problems: [String]
+    var snapshots: [Snapshot]
+    var failure: String?
+    var problems: [String]
 
-    struct Snapshot: Encodable, Sendable {
+    struct Snapshot: Codable, Sendable {
         let disk: String
         let id: String
     }
@@ -53,6 +53,24 @@ struct BackupReport: Encodable, Sendable {
         snapshots = result.snapshots.map { Snapshot(disk: $0.disk.configuredName, id: $0.snapshot.id) }
         failure = result.failure.map { "\($0.step.rawValue): \($0.cause)" }
         problems = result.problems
+    }
+
+    /// The report written before anything else: it marks a STARTED backup as snapfleet's, so a
+    /// restarted controller finishes only its own backups, never a barman-cloud one in progress.
+    init(startedBackup backupID: String, server: String, started: Date, hello: Hello?) {
+        self.backupID = backupID
+        self.server = server
+        status = BackupRecordKind.started.rawValue
+        backupWindowMs = nil
+        startedAt = Timestamp.rfc3339(started)
+        finishedAt = nil
+        durationMs = nil
+        agentHost = hello?.hostname
+        agentVersion = hello?.agentVersion
+        controllerVersion = snapfleetVersion
+        snapshots = []
+        failure = nil
+        problems = []
     }
 
     /// Pretty JSON bytes.

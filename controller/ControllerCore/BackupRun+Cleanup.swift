@@ -11,6 +11,8 @@ extension BackupRun {
         failure = BackupFailure(step: step, cause: cause)
         phase = .cleaningUp
         describing.removeAll()
+        // Locks still in flight may succeed: their snapshots then refuse deletion and are recorded.
+        pendingLocks.removeAll()
         return abortSession() + delete(taken) + concludeCleanupIfDone()
     }
 

@@ -54,7 +54,7 @@ extension BackupRun {
     /// Describes every snapshot not yet completed and not already being described; finishes when none is left.
     mutating func pollSnapshots(at now: Date) -> [BackupAction] {
         let incomplete = taken.filter { $0.snapshot.state != .completed }
-        guard !incomplete.isEmpty else { return finishing(at: now) }
+        guard !incomplete.isEmpty else { return lockOrFinish(at: now) }
         lastPollAt = now
         let asked = incomplete.filter { !describing.contains($0.snapshot.id) }
         describing.formUnion(asked.map(\.snapshot.id))
@@ -76,7 +76,31 @@ extension BackupRun {
                 let disk = taken[index].disk.configuredName
                 return fail(.snapshotCompletion, "snapshot \(id) of disk \(disk) failed: \(info.failure ?? "error state")", at: now)
             }
-            return taken.allSatisfy { $0.snapshot.state == .completed } ? finishing(at: now) : []
+            return taken.allSatisfy { $0.snapshot.state == .completed } ? lockOrFinish(at: now) : []
+        }
+    }
+
+    // MARK: - Locking
+
+    /// Locks every snapshot once all have completed (a lock on a snapshot that then fails would
+    /// keep it forever), or goes straight to DONE without a lock policy.
+    private mutating func lockOrFinish(at now: Date) -> [BackupAction] {
+        guard let policy = plan.lock, !taken.isEmpty else { return finishing(at: now) }
+        phase = .locking
+        pendingLocks = Set(taken.map(\.snapshot.id))
+        return taken.map { .lockSnapshot($0.snapshot, policy) }
+    }
+
+    mutating func snapshotLocked(id: String, _ result: Result<SnapshotInfo, SnapfleetError>, at now: Date) -> [BackupAction] {
+        guard phase == .locking, pendingLocks.remove(id) != nil, let index = taken.firstIndex(where: { $0.snapshot.id == id }) else {
+            return []
+        }
+        switch result {
+        case .failure(let error):
+            return fail(.lock, "snapshot \(id) of disk \(taken[index].disk.configuredName): \(error.description)", at: now)
+        case .success(let locked):
+            taken[index].snapshot.lockMode = locked.lockMode
+            return pendingLocks.isEmpty ? finishing(at: now) : []
         }
     }
 
@@ -100,8 +124,17 @@ extension BackupRun {
     private mutating func checkSnapshots(at now: Date) -> [BackupAction] {
         guard phase == .awaitingSnapshots, let deadline = snapshotDeadline else { return [] }
         if now >= deadline { return fail(.snapshotCompletion, timeoutCause, at: now) }
-        guard describing.isEmpty, now.timeIntervalSince(lastPollAt ?? .distantPast) >= plan.pollInterval else { return [] }
+        guard describing.isEmpty, now.timeIntervalSince(lastPollAt ?? .distantPast) >= pollInterval(at: now, deadline: deadline) else {
+            return []
+        }
         return pollSnapshots(at: now)
+    }
+
+    /// A tenth of the time waited so far, between one second and the plan's interval: a snapshot
+    /// that completes is noticed at most ~10% late, and long waits cost few `DescribeSnapshots`.
+    private func pollInterval(at now: Date, deadline: Date) -> TimeInterval {
+        let waited = now.timeIntervalSince(deadline - plan.snapshotTimeout)
+        return min(plan.pollInterval, max(1, waited / 10))
     }
 
     private var timeoutCause: String {

@@ -45,6 +45,7 @@ public struct BackupRun: Sendable {
     var snapshotDeadline: Date?
     var lastDescribeError: String?
     var pendingDeletes: Set<String> = []
+    var pendingLocks: Set<String> = []
     var abortPending = false
     var recordPending = false
     var failure: BackupFailure?
@@ -74,6 +75,7 @@ public struct BackupRun: Sendable {
         case .snapshotDescribed(let id, let result): snapshotDescribed(id: id, result, at: now)
         case .recordWritten(let kind, let result): recordWritten(kind, result, at: now)
         case .snapshotDeleted(let id, let result): snapshotDeleted(id: id, result)
+        case .snapshotLocked(let id, let result): snapshotLocked(id: id, result, at: now)
         case .agentAborted(let result): agentAborted(result)
         case .leaseExpired: leaseExpired(at: now)
         case .tick: tick(at: now)

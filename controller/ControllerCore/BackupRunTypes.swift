@@ -21,12 +21,15 @@ public struct BackupPlan: Sendable, Equatable {
     public var pollInterval: TimeInterval
     /// Whether PostgreSQL checkpoints immediately at start.
     public var immediateCheckpoint: Bool
+    /// The lock every snapshot gets once all have completed, if any.
+    public var lock: SnapshotLockPolicy?
 
     /// Creates a plan.
     public init(
         backupID: String, server: String, disks: [DiskInfo], tags: [String: String] = [:], leaseSeconds: Int,
-        snapshotTimeout: TimeInterval, pollInterval: TimeInterval = 15, immediateCheckpoint: Bool
+        snapshotTimeout: TimeInterval, pollInterval: TimeInterval = 15, immediateCheckpoint: Bool, lock: SnapshotLockPolicy? = nil
     ) {
+        self.lock = lock
         self.backupID = backupID
         self.server = server
         self.disks = disks
@@ -61,6 +64,8 @@ public enum BackupRunPhase: String, Sendable, Equatable {
     case storing
     /// Polling the snapshots until all have completed.
     case awaitingSnapshots
+    /// Locking the completed snapshots (only with a lock policy).
+    case locking
     /// backup.info DONE is being written.
     case finishing
     /// The backup is complete (terminal).
@@ -87,6 +92,10 @@ public enum BackupStep: String, Sendable, Equatable {
     case snapshotCompletion = "snapshot completion"
     /// The agent ended the backup because its lease ran out.
     case lease
+    /// Locking a completed snapshot.
+    case lock
+    /// The controller stopped during the backup (recorded when it restarts).
+    case controller
 }
 
 /// Why a backup failed: the step and the cause.
@@ -150,11 +159,14 @@ public struct BackupRecord: Sendable, Equatable {
 
     /// barman's `error` field: `failure <step> (<first line of the cause>)`, naming snapshots left behind.
     public var error: String? {
-        guard let failure else { return nil }
+        failure.map { Self.errorText($0, notDeleted: snapshots.map(\.snapshot.id)) }
+    }
+
+    /// `failure <step> (<first line of the cause>)`, then the snapshots that could not be deleted.
+    public static func errorText(_ failure: BackupFailure, notDeleted: [String]) -> String {
         let firstLine = failure.cause.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         let text = "failure \(failure.step.rawValue) (\(firstLine))"
-        guard !snapshots.isEmpty else { return text }
-        return text + "; snapshots not deleted: " + snapshots.map(\.snapshot.id).joined(separator: ", ")
+        return notDeleted.isEmpty ? text : text + "; snapshots not deleted: " + notDeleted.joined(separator: ", ")
     }
 }
 
@@ -190,6 +202,8 @@ public enum BackupEvent: Sendable {
     case recordWritten(BackupRecordKind, Result<Void, SnapfleetError>)
     /// `deleteSnapshot` of the snapshot with this id returned.
     case snapshotDeleted(snapshotID: String, Result<Void, SnapfleetError>)
+    /// `lockSnapshot` of the snapshot with this id returned (the snapshot with its lock mode).
+    case snapshotLocked(snapshotID: String, Result<SnapshotInfo, SnapfleetError>)
     /// The agent's `backup_abort` answered.
     case agentAborted(Result<Void, SnapfleetError>)
     /// The agent's `backup_lease_expired` notification.
@@ -218,6 +232,8 @@ public enum BackupAction: Sendable, Equatable {
     case abortAgentBackup(BackupReference)
     /// Delete a snapshot; answered by `snapshotDeleted`.
     case deleteSnapshot(SnapshotInfo)
+    /// Lock a completed snapshot; answered by `snapshotLocked`.
+    case lockSnapshot(SnapshotInfo, SnapshotLockPolicy)
     /// The run is over; nothing more will be asked except deletes of late snapshots.
     case finish(BackupRunResult)
 }

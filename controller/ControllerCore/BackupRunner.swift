@@ -90,6 +90,9 @@ public final class BackupRunner: Sendable {
         case .deleteSnapshot(let snapshot):
             let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.deleteSnapshot(snapshot) }
             return .snapshotDeleted(snapshotID: snapshot.id, result)
+        case .lockSnapshot(let snapshot, let policy):
+            let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.lockSnapshot(snapshot, policy: policy) }
+            return .snapshotLocked(snapshotID: snapshot.id, result)
         case .startAgentBackup(let request):
             return .startReturned(await startPoint(try await effects.askAgent(.backupStart(request))))
         case .stopAgentBackup(let request):

@@ -62,7 +62,32 @@ struct CatalogStore: Sendable {
 
     /// Writes snapfleet's own report, `snapfleet.json`, beside `backup.info`.
     func writeReport(_ json: [UInt8], id: BackupID) throws(SnapfleetError) {
-        try store.put(layout.backupPrefix(id) + "snapfleet.json", body: .bytes(json), ifAbsent: false)
+        try store.put(reportKey(id), body: .bytes(json), ifAbsent: false)
+    }
+
+    /// A backup's `snapfleet.json`, nil if it has none (barman-cloud's own backups).
+    func readReport(_ id: BackupID) throws(SnapfleetError) -> BackupReport? {
+        guard try store.head(reportKey(id)) != nil else { return nil }
+        let bytes = try store.get(reportKey(id))
+        do { return try JSONDecoder().decode(BackupReport.self, from: Data(bytes)) } catch {
+            throw SnapfleetError(.invalidBody, "\(reportKey(id)) is not a snapfleet report: \(error)")
+        }
+    }
+
+    private func reportKey(_ id: BackupID) -> String { layout.backupPrefix(id) + "snapfleet.json" }
+
+    /// Every backup id under `base/` (directories whose names are not backup ids are skipped).
+    func backupIDs() throws(SnapfleetError) -> [BackupID] {
+        let listing = try store.list(prefix: layout.basePrefix, delimiter: "/")
+        return listing.commonPrefixes.compactMap { BackupID(rawValue: String($0.dropFirst(layout.basePrefix.count).dropLast())) }
+    }
+
+    /// Reads and parses a backup's `backup.info`.
+    func readInfo(_ id: BackupID) throws(SnapfleetError) -> BackupInfo {
+        let bytes = try store.get(layout.backupInfoKey(id))
+        do { return try BackupInfo(decoding: bytes) } catch {
+            throw SnapfleetError(.invalidBody, "\(layout.backupInfoKey(id)) cannot be read: \(error)")
+        }
     }
 
     /// Writes `backup_label` once.

@@ -1,3 +1,4 @@
+import CloudSnapshots
 import Messaging
 import SnapfleetConfig
 import SnapfleetCore
@@ -13,6 +14,8 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     public var adminSocket: String
     /// How often each side sends a heartbeat, in milliseconds. Default 5000.
     public var heartbeatIntervalMs: Int
+    /// How long an agent holds a backup open without hearing from the controller, in seconds. Default 60.
+    public var backupLeaseSeconds: Int
     /// The fleet: server name → its settings.
     public var servers: [String: ServerConfig]
 
@@ -24,8 +27,9 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     /// Creates a configuration.
     public init(
         listen: String = defaultListen, keyFile: String, adminSocket: String = defaultAdminSocket,
-        heartbeatIntervalMs: Int = 5000, servers: [String: ServerConfig]
+        heartbeatIntervalMs: Int = 5000, backupLeaseSeconds: Int = 60, servers: [String: ServerConfig]
     ) {
+        self.backupLeaseSeconds = backupLeaseSeconds
         self.listen = listen
         self.keyFile = keyFile
         self.adminSocket = adminSocket
@@ -38,6 +42,7 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         case keyFile = "key_file"
         case adminSocket = "admin_socket"
         case heartbeatIntervalMs = "heartbeat_interval_ms"
+        case backupLeaseSeconds = "backup_lease_seconds"
         case servers
     }
 
@@ -48,6 +53,7 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         keyFile = try container.decode(String.self, forKey: .keyFile)
         adminSocket = try container.decodeIfPresent(String.self, forKey: .adminSocket) ?? Self.defaultAdminSocket
         heartbeatIntervalMs = try container.decodeIfPresent(Int.self, forKey: .heartbeatIntervalMs) ?? 5000
+        backupLeaseSeconds = try container.decodeIfPresent(Int.self, forKey: .backupLeaseSeconds) ?? 60
         servers = try container.decodeIfPresent([String: ServerConfig].self, forKey: .servers) ?? [:]
     }
 
@@ -57,6 +63,7 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         try ConfigCheck.absolutePath(keyFile, key: "key_file")
         try ConfigCheck.absolutePath(adminSocket, key: "admin_socket")
         try ConfigCheck.range(heartbeatIntervalMs, 100...600_000, key: "heartbeat_interval_ms")
+        try ConfigCheck.range(backupLeaseSeconds, 5...3600, key: "backup_lease_seconds")
         for name in servers.keys.sorted() {
             do { try Wire.checkServerName(name) } catch {
                 throw ConfigCheck.invalid("servers.\(name)", "is not a valid server name: \(error.message)")
@@ -136,6 +143,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         default: break
         }
         if let local { try ConfigCheck.absolutePath(local.snapshotDirectory, key: "\(key).local.snapshot_directory") }
+        try aws?.validate(key: "\(key).aws")
     }
 }
 
@@ -157,11 +165,63 @@ public struct AWSSettings: Codable, Equatable, Sendable {
     public var endpointURL: String?
     /// How long to wait for snapshots to complete, in seconds. Default 3600.
     public var awaitSnapshotsTimeout: Int?
+    /// Locks applied to every snapshot once it completed; none by default.
+    public var snapshotLock: SnapshotLockSettings?
 
     enum CodingKeys: String, CodingKey {
         case region, profile
         case endpointURL = "endpoint_url"
         case awaitSnapshotsTimeout = "await_snapshots_timeout"
+        case snapshotLock = "snapshot_lock"
+    }
+
+    /// Checks the timeout and the lock the way EC2 (and barman-cloud) would refuse them.
+    func validate(key: String) throws(SnapfleetError) {
+        if let timeout = awaitSnapshotsTimeout { try ConfigCheck.range(timeout, 1...604_800, key: "\(key).await_snapshots_timeout") }
+        try snapshotLock?.validate(key: "\(key).snapshot_lock")
+    }
+}
+
+/// An EBS snapshot lock (`LockSnapshot`): a mode and either a duration or an expiration date.
+public struct SnapshotLockSettings: Codable, Equatable, Sendable {
+    /// `governance` or `compliance`.
+    public var mode: String
+    /// How long the lock lasts, in days (1–36500).
+    public var durationDays: Int?
+    /// When the lock ends, `YYYY-MM-DDTHH:MM:SS.sssZ`.
+    public var expirationDate: String?
+    /// Compliance only: hours (1–72) during which the lock can still be lifted.
+    public var coolOffHours: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case mode
+        case durationDays = "duration_days"
+        case expirationDate = "expiration_date"
+        case coolOffHours = "cool_off_hours"
+    }
+
+    /// The policy the provider applies.
+    public var policy: SnapshotLockPolicy {
+        SnapshotLockPolicy(mode: mode, durationDays: durationDays, coolOffHours: coolOffHours, expirationDate: expirationDate)
+    }
+
+    /// EC2's rules: a known mode, exactly one of duration and date, cool-off only for compliance.
+    func validate(key: String) throws(SnapfleetError) {
+        guard mode == "governance" || mode == "compliance" else {
+            throw ConfigCheck.invalid("\(key).mode", "must be governance or compliance, not '\(mode)'")
+        }
+        switch (durationDays, expirationDate) {
+        case (nil, nil): throw ConfigCheck.invalid(key, "needs duration_days or expiration_date", hint: "e.g. duration_days: 7")
+        case (.some, .some): throw ConfigCheck.invalid(key, "takes duration_days or expiration_date, not both")
+        case (let days?, nil): try ConfigCheck.range(days, 1...36500, key: "\(key).duration_days")
+        case (nil, let date?):
+            guard date.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/) != nil else {
+                throw ConfigCheck.invalid("\(key).expiration_date", "'\(date)' is not a UTC time", hint: "YYYY-MM-DDTHH:MM:SS.sssZ")
+            }
+        }
+        guard let hours = coolOffHours else { return }
+        guard mode == "compliance" else { throw ConfigCheck.invalid("\(key).cool_off_hours", "applies only to mode compliance") }
+        try ConfigCheck.range(hours, 1...72, key: "\(key).cool_off_hours")
     }
 }
 

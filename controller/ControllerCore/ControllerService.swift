@@ -60,10 +60,25 @@ public final class ControllerService: DaemonService {
         return try Sockets.localRouter(context, path: path)
     }
 
-    /// Runs until `stop()`.
+    /// Runs until `stop()`; first finishes, in the background, the backups a previous run left STARTED.
     public func run() {
         loop.start()
+        recoverAbandonedBackups()
         stopped.wait()
+    }
+
+    /// One recovery per server with a catalog and a provider; the server counts as busy meanwhile,
+    /// so a new backup cannot start (and be taken for an abandoned one) while it runs.
+    private func recoverAbandonedBackups() {
+        for (server, serverConfig) in config.servers.sorted(by: { $0.key < $1.key })
+        where serverConfig.destination != nil && serverConfig.provider != nil {
+            guard activeBackups.claim(server) else { continue }
+            let recovery = StartedBackupRecovery(server: server, config: serverConfig, askAgent: agentAsker(server), logger: logger)
+            Task { [activeBackups] in
+                _ = await recovery.run()
+                activeBackups.release(server)
+            }
+        }
     }
 
     /// Stops serving, closes the sockets and removes the admin socket file.
@@ -149,7 +164,13 @@ public final class ControllerService: DaemonService {
         let (peers, silent) = registry.withLock { registry in
             (registry.connectedPeers, registry.expireSilent(now: Date()))
         }
-        for server in silent { logger.warning("agent went silent", metadata: ["server": "\(server)"]) }
+        for server in silent {
+            logger.warning("agent went silent", metadata: ["server": "\(server)"])
+            // A backup waiting on this agent fails now rather than at its request's timeout.
+            guard let peer = registry.withLock({ $0.lastPeer(of: server) }) else { continue }
+            let silence = Double(3 * config.heartbeatIntervalMs) / 1000
+            loop.failRequests(to: peer, SnapfleetError(.agentNotConnected, "the agent went silent (no heartbeat for \(silence) s)", retryable: true))
+        }
         for peer in peers { loop.send(Envelope(.heartbeat), to: peer) }
     }
 
@@ -162,8 +183,8 @@ public final class ControllerService: DaemonService {
             return loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
         }
         let coordinator = BackupCoordinator(
-            server: request.server, config: serverConfig, preflight: preflightRunner(request.server), askAgent: agentAsker(request.server),
-            logger: logger, active: activeBackups)
+            server: request.server, config: serverConfig, leaseSeconds: config.backupLeaseSeconds,
+            preflight: preflightRunner(request.server), askAgent: agentAsker(request.server), logger: logger, active: activeBackups)
         Task { [loop] in
             let reply: Message
             do throws(SnapfleetError) {

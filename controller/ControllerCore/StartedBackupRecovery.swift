@@ -1,0 +1,98 @@
+import Catalog
+import CloudSnapshots
+import Foundation
+import Logging
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// Finishes what a stopped controller left behind: every backup of one server whose `backup.info`
+/// still says STARTED and whose `snapfleet.json` marks it as snapfleet's gets its snapshots
+/// (found by their `snapfleet_backup_id` tag) deleted, its agent session ended, and FAILED recorded.
+struct StartedBackupRecovery: Sendable {
+    let server: String
+    let config: ServerConfig
+    let askAgent: @Sendable (Message) async throws(SnapfleetError) -> Message
+    let logger: Logger
+
+    /// What happened to one abandoned backup.
+    struct Outcome: Sendable, Equatable {
+        /// The backup id.
+        var backupID: String
+        /// Snapshots deleted.
+        var deleted: [String]
+        /// Snapshots that could not be deleted (locked, or the provider failed), named in the record.
+        var kept: [String]
+    }
+
+    /// Cleans up every abandoned backup of the server; problems are logged, never thrown.
+    func run() async -> [Outcome] {
+        let found = await offloaded { Result { () throws(SnapfleetError) in try self.abandoned() } }
+        guard case .success(let (catalog, provider, ids)) = found else {
+            if case .failure(let error) = found {
+                logger.error("cannot look for abandoned backups", metadata: ["server": "\(server)", "error": "\(error)"])
+            }
+            return []
+        }
+        var outcomes: [Outcome] = []
+        for id in ids {
+            // The agent's lease ends the session anyway; asking is faster when it is connected.
+            _ = try? await askAgent(.backupAbort(BackupReference(backupID: id.rawValue)))
+            let result = await offloaded { Result { () throws(SnapfleetError) in try self.finish(id, catalog: catalog, provider: provider) } }
+            switch result {
+            case .success(let outcome):
+                outcomes.append(outcome)
+                logger.warning(
+                    "abandoned backup cleaned up",
+                    metadata: [
+                        "server": "\(server)", "backup.id": "\(id)", "snapshots.deleted": "\(outcome.deleted.joined(separator: ","))",
+                        "snapshots.kept": "\(outcome.kept.joined(separator: ","))",
+                    ])
+            case .failure(let error):
+                logger.error("abandoned backup not cleaned up", metadata: ["server": "\(server)", "backup.id": "\(id)", "error": "\(error)"])
+            }
+        }
+        return outcomes
+    }
+
+    /// The catalog, the provider, and the ids of this server's abandoned backups.
+    private func abandoned() throws(SnapfleetError) -> (CatalogStore, any CloudSnapshots.SnapshotProvider, [BackupID]) {
+        let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
+        let provider = try ProviderFactory.provider(for: config)
+        var ids: [BackupID] = []
+        for id in try catalog.backupIDs() where try catalog.readReport(id)?.status == BackupRecordKind.started.rawValue {
+            if try catalog.readInfo(id).status == .started { ids.append(id) }
+        }
+        return (catalog, provider, ids)
+    }
+
+    /// Deletes the backup's snapshots, then records FAILED in `backup.info` and `snapfleet.json`.
+    private func finish(_ id: BackupID, catalog: CatalogStore, provider: any CloudSnapshots.SnapshotProvider) throws(SnapfleetError) -> Outcome {
+        var outcome = Outcome(backupID: id.rawValue, deleted: [], kept: [])
+        var problems: [String] = []
+        for snapshot in try provider.snapshots(ofBackup: id.rawValue) {
+            do {
+                try provider.deleteSnapshot(snapshot)
+                outcome.deleted.append(snapshot.id)
+            } catch {
+                outcome.kept.append(snapshot.id)
+                problems.append("snapshot \(snapshot.id) could not be deleted: \(error.description)")
+            }
+        }
+        let failure = BackupFailure(
+            step: .controller, cause: "the controller stopped during the backup; \(outcome.deleted.count) snapshot(s) deleted when it restarted")
+        var info = try catalog.readInfo(id)
+        info.status = .failed
+        info.error = BackupRecord.errorText(failure, notDeleted: outcome.kept)
+        try catalog.write(info, id: id)
+        if var report = try catalog.readReport(id) {
+            report.status = BackupRecordKind.failed.rawValue
+            report.finishedAt = Timestamp.rfc3339(Date())
+            report.failure = "\(failure.step.rawValue): \(failure.cause)"
+            report.snapshots = outcome.kept.map { BackupReport.Snapshot(disk: "", id: $0) }
+            report.problems = problems
+            try catalog.writeReport(report.json, id: id)
+        }
+        return outcome
+    }
+
+}
