@@ -1,5 +1,9 @@
 import SnapfleetCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The dedicated PostgreSQL session that holds one non-exclusive backup.
 ///
 /// Not thread-safe: the driver uses it only on its serial queue. Releasing it closes the
@@ -37,17 +41,45 @@ final class BackupSession {
         return BackupStartInfo(lsn: lsn, walFileName: walFileName, timeline: timeline, time: time)
     }
 
-    /// Calls `pg_backup_stop` (blocks for archiving when `waitForArchive`).
-    func stop(waitForArchive: Bool) throws -> BackupStopInfo {
+    /// Calls `pg_backup_stop` without waiting, then (when `waitForArchive`) waits for the archiver
+    /// to store the segment holding the stop point, as `pg_backup_stop(true)` would but without its
+    /// one-second sleeps (see `ArchiveProgress`).
+    func stop(waitForArchive: Bool, archiveTimeout: Duration = .seconds(600)) throws -> BackupStopInfo {
+        let info = try stopWithoutWaiting()
+        if waitForArchive { try waitUntilArchived(info, timeout: archiveTimeout) }
+        return info
+    }
+
+    private func stopWithoutWaiting() throws -> BackupStopInfo {
         let row = try singleRow(
-            connection.query(BackupStatements.stop(versionNumber: versionNumber), [waitForArchive ? "true" : "false"]),
-            columns: 5, of: "pg_backup_stop")
+            connection.query(BackupStatements.stop(versionNumber: versionNumber), ["false"]), columns: 5, of: "pg_backup_stop")
         guard let lsn = row[0].flatMap(LSN.init), let label = row[1], let timeline = row[3].flatMap(UInt32.init),
             let time = row[4]
         else { throw Self.malformed("pg_backup_stop") }
         return BackupStopInfo(
             lsn: lsn, walFileName: WALFileName(timeline: timeline, lsn: lsn, segmentSize: walSegmentSize),
             timeline: timeline, backupLabel: label, tablespaceMap: row[2], time: time)
+    }
+
+    /// Polls `pg_stat_archiver` (5 ms apart at first, backing off to half a second) until it shows
+    /// the stop segment archived; only when PostgreSQL itself would wait (archiving active here).
+    private func waitUntilArchived(_ stop: BackupStopInfo, timeout: Duration) throws {
+        let needed = WALFileName(timeline: stop.timeline, lastByteBefore: stop.lsn, segmentSize: walSegmentSize)
+        guard try connection.query(BackupStatements.archivingActive).first?.first == "t" else { return }
+        let deadline = ContinuousClock.now + timeout
+        var pause = Duration.milliseconds(5)
+        while true {
+            let row = try connection.query(BackupStatements.archiverProgress).first ?? []
+            let (archived, failed) = (row.first ?? nil, row.count > 1 ? row[1] : nil)
+            if ArchiveProgress.covers(lastArchived: archived, needed: needed) { return }
+            guard ContinuousClock.now < deadline else {
+                throw SnapfleetError(
+                    .timeout, "WAL segment \(needed) was not archived within \(timeout) (last archived: \(archived ?? "none"), last failed: \(failed ?? "none"))",
+                    hint: "check archive_command and the PostgreSQL log")
+            }
+            usleep(UInt32(pause.wholeMilliseconds * 1000))
+            pause = min(pause * 2, .milliseconds(500))
+        }
     }
 
     /// Best effort: ends the backup with `pg_backup_stop(false)` under a short statement timeout.

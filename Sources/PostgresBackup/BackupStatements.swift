@@ -21,6 +21,15 @@ enum BackupStatements {
             """
     }
 
+    /// Whether `pg_backup_stop(true)` would wait for archiving here: archive_mode on (or always on a standby).
+    static let archivingActive = """
+        SELECT CASE WHEN pg_is_in_recovery() THEN current_setting('archive_mode') = 'always'
+                    ELSE current_setting('archive_mode') <> 'off' END
+        """
+
+    /// The archiver's last stored and last failed file names.
+    static let archiverProgress = "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver"
+
     /// Stops the session's backup: `$1` wait for archive; returns lsn, labelfile, spcmapfile, timeline, time.
     static func stop(versionNumber: Int) -> String {
         let call = versionNumber >= 150_000 ? "pg_backup_stop($1)" : "pg_stop_backup(false, $1)"
