@@ -74,7 +74,8 @@ final class BackupSession {
             if ArchiveProgress.covers(lastArchived: archived, needed: needed) { return }
             guard ContinuousClock.now < deadline else {
                 throw SnapfleetError(
-                    .timeout, "WAL segment \(needed) was not archived within \(timeout) (last archived: \(archived ?? "none"), last failed: \(failed ?? "none"))",
+                    .timeout,
+                    "WAL segment \(needed) was not archived within \(timeout) (last archived: \(archived ?? "none"), last failed: \(failed ?? "none"))",
                     hint: "check archive_command and the PostgreSQL log")
             }
             usleep(UInt32(pause.wholeMilliseconds * 1000))

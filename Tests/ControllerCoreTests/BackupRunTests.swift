@@ -145,11 +145,11 @@ struct BackupRunTests {
         #expect(run.result == result)
     }
 
-    @Test("pending snapshots are polled at a tenth of the time waited, at least every second and at most every poll interval")
+    @Test("without progress, pending snapshots are polled at a tenth of the time waited, at least every second and at most every poll interval")
     func pollIntervalGrowsWithTheWait() {
         var transcript = Transcript()
         transcript.awaiting()
-        let pending = F.snap(F.pgdata, .pending, progress: 10)
+        let pending = F.snap(F.pgdata, .pending)
         _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), 6.5)
         _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(pending)), 6.5)
         #expect(transcript.on(.tick, 8) == [.describeSnapshot(pending)], "2 s waited: polled after 1 s")
@@ -163,6 +163,23 @@ struct BackupRunTests {
         _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(pending)), 400.5)
         #expect(transcript.on(.tick, 414) == [], "capped at the plan's 15 s, not 39 s")
         #expect(transcript.on(.tick, 415) == [.describeSnapshot(pending)])
+    }
+
+    @Test("with progress, the next poll is when the progress predicts completion")
+    func pollWhenProgressPredictsCompletion() {
+        var transcript = Transcript()
+        transcript.awaiting()  // label stored and first poll at t=6
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), 6.5)
+        let barely = F.snap(F.pgdata, .pending, progress: 1)
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(barely)), 6.5)
+        #expect(transcript.on(.tick, 7) == [.describeSnapshot(barely)], "measured at 0 s waited: nothing to predict from, the 1 s floor")
+        let fifth = F.snap(F.pgdata, .pending, progress: 20)
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(fifth)), 7.5)
+        #expect(transcript.on(.tick, 10.9) == [], "20% after 1 s predicts 4 s more")
+        #expect(transcript.on(.tick, 11) == [.describeSnapshot(fifth)])
+        let almost = F.snap(F.pgdata, .pending, progress: 99)
+        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(almost)), 11.5)
+        #expect(transcript.on(.tick, 12) == [.describeSnapshot(almost)], "99%: the one-second floor")
     }
 
     @Test("snapshots already completed when the label is stored go straight to DONE")

@@ -15,13 +15,28 @@ struct LocalBackupTests {
         let snapshots: TemporaryDirectory
         let catalog: TemporaryDirectory
         let fleet: Fleet
+        /// A second disk holding tablespace `tbs1`, if asked for.
+        let tablespaceDisk: LoopDisk?
+
+        func tearDown() {
+            fleet.stop()
+            try? cluster.stop()
+            try? disk.detach()
+            try? tablespaceDisk?.detach()
+        }
     }
 
-    private func setUp(strayTablespace: Bool = false, snapshotDirectory: String? = nil) throws -> Setup {
+    private func setUp(strayTablespace: Bool = false, tablespaceDisk: Bool = false, snapshotDirectory: String? = nil) throws -> Setup {
         let disk = try LoopDisk(size: "128M", options: ["noatime"])
         let cluster = try PostgresCluster(dataDirectory: disk.mountPoint + "/data")
         if strayTablespace {
             _ = try cluster.psql("CREATE TABLESPACE stray LOCATION '\(try cluster.makePostgresDirectory("stray"))'")
+        }
+        let second = tablespaceDisk ? try LoopDisk(size: "64M", options: ["noatime"], mountPointName: "tbs") : nil
+        if let second {
+            let location = try cluster.makePostgresDirectory(at: second.mountPoint + "/tbs1")
+            _ = try cluster.psql("CREATE TABLESPACE tbs1 LOCATION '\(location)'")
+            _ = try cluster.psql("CREATE TABLE spread (id int) TABLESPACE tbs1")
         }
         _ = try cluster.psql("CREATE TABLE marker (id int, note text); INSERT INTO marker VALUES (1, 'before the backup')")
         let snapshots = try TemporaryDirectory(prefix: "snapshots")
@@ -31,20 +46,20 @@ struct LocalBackupTests {
             destination: file://\(catalog.path)
             provider: local
             snapshot_instance: localhost
-            snapshot_disks: [pgdata]
+            snapshot_disks: [pgdata\(second == nil ? "" : ", tbsdisk")]
             tags: {team: payments}
             local:
               snapshot_directory: \(snapshotDirectory ?? snapshots.path)
               disks:
                 pgdata: \(disk.imagePath)
-            """
+            """ + (second.map { "\n    tbsdisk: \($0.imagePath)" } ?? "")
         try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
         try fleet.startController()
         try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
         guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
             throw FleetError("agent did not connect")
         }
-        return Setup(disk: disk, cluster: cluster, snapshots: snapshots, catalog: catalog, fleet: fleet)
+        return Setup(disk: disk, cluster: cluster, snapshots: snapshots, catalog: catalog, fleet: fleet, tablespaceDisk: second)
     }
 
     private func backup(_ setup: Setup) throws -> ProcessOutput {
@@ -56,11 +71,7 @@ struct LocalBackupTests {
     @Test("a DONE backup: backup.info and backup_label in barman's layout, a snapshot image of the disk")
     func done() throws {
         let setup = try setUp()
-        defer {
-            setup.fleet.stop()
-            try? setup.cluster.stop()
-            try? setup.disk.detach()
-        }
+        defer { setup.tearDown() }
         let output = try backup(setup)
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)\n\(setup.fleet.controller?.log.suffix(3000) ?? "")")
         let id = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -87,17 +98,32 @@ struct LocalBackupTests {
                 in: .whitespacesAndNewlines) == "0")
     }
 
+    @Test("a tablespace on a second mount: both disks snapshotted, each recorded with its mount point, the tablespace in backup.info")
+    func tablespaceOnSecondDisk() throws {
+        let setup = try setUp(tablespaceDisk: true)
+        defer { setup.tearDown() }
+        let output = try backup(setup)
+        #expect(output.status == 0, "\(output.stdout)\(output.stderr)\n\(setup.fleet.controller?.log.suffix(3000) ?? "")")
+        let id = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let info = try String(contentsOfFile: "\(setup.catalog.path)/pg1/base/\(id)/backup.info", encoding: .utf8)
+        let tablespaceDisk = try #require(setup.tablespaceDisk)
+        let oid = try setup.cluster.psql("SELECT oid FROM pg_tablespace WHERE spcname = 'tbs1'").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(info.contains("status=DONE\n"), "\(info)")
+        #expect(info.contains("tablespaces=[('tbs1', \(oid), '\(tablespaceDisk.mountPoint)/tbs1')]"), "\(info)")
+        #expect(info.contains("'mount_point': '\(setup.disk.mountPoint)'"))
+        #expect(info.contains("'mount_point': '\(tablespaceDisk.mountPoint)'"))
+        for disk in ["pgdata", "tbsdisk"] {
+            #expect(FileManager.default.fileExists(atPath: "\(setup.snapshots.path)/\(disk)-\(id.lowercased()).img"))
+        }
+    }
+
     @Test("a snapshot that fails leaves a FAILED backup.info naming the step and cause, no snapshot, and no backup session")
     func snapshotFailure() throws {
         // Snapshots go to an 8 MB disk: copying the 128 MB data disk's used blocks runs out of space.
         let tiny = try LoopDisk(size: "8M")
         defer { try? tiny.detach() }
         let setup = try setUp(snapshotDirectory: tiny.mountPoint)
-        defer {
-            setup.fleet.stop()
-            try? setup.cluster.stop()
-            try? setup.disk.detach()
-        }
+        defer { setup.tearDown() }
         _ = try setup.cluster.psql("CREATE TABLE ballast AS SELECT g, md5(g::text) || repeat('x', 500) AS pad FROM generate_series(1, 40000) g")
         _ = try setup.cluster.psql("CHECKPOINT")
         let output = try backup(setup)
@@ -120,11 +146,7 @@ struct LocalBackupTests {
     @Test("a failed pre-flight check creates nothing: no catalog entry, no snapshot, exit status 1")
     func preflightFailure() throws {
         let setup = try setUp(strayTablespace: true)
-        defer {
-            setup.fleet.stop()
-            try? setup.cluster.stop()
-            try? setup.disk.detach()
-        }
+        defer { setup.tearDown() }
         let output = try backup(setup)
         #expect(output.status == 1)
         #expect(output.stderr.contains("pre-flight checks failed"), "\(output.stderr)")

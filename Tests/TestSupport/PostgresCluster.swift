@@ -127,7 +127,12 @@ public final class PostgresCluster: Sendable {
 
     /// Creates a directory inside `directory` that `postgres` owns (for a tablespace or WAL archive).
     public func makePostgresDirectory(_ name: String) throws -> String {
-        let path = directory.file(name)
+        try makePostgresDirectory(at: directory.file(name))
+    }
+
+    /// Creates the directory at `path` (e.g. on another disk) owned by `postgres`, mode 0700; returns it.
+    @discardableResult
+    public func makePostgresDirectory(at path: String) throws -> String {
         try makeDirectory(at: path, mode: 0o700)
         return path
     }

@@ -130,11 +130,18 @@ extension BackupRun {
         return pollSnapshots(at: now)
     }
 
-    /// A tenth of the time waited so far, between one second and the plan's interval: a snapshot
-    /// that completes is noticed at most ~10% late, and long waits cost few `DescribeSnapshots`.
+    /// When the slowest snapshot's progress predicts its completion (progress grows about linearly),
+    /// else a tenth of the time waited so far; always between one second and the plan's interval.
+    /// A completion is noticed about a second late, and long waits cost few `DescribeSnapshots`.
     private func pollInterval(at now: Date, deadline: Date) -> TimeInterval {
-        let waited = now.timeIntervalSince(deadline - plan.snapshotTimeout)
-        return min(plan.pollInterval, max(1, waited / 10))
+        let began = deadline - plan.snapshotTimeout
+        // The progress was measured at the last poll: predict from the time waited until then.
+        let waitedAtPoll = (lastPollAt ?? now).timeIntervalSince(began)
+        let predicted = taken.compactMap { taken -> TimeInterval? in
+            guard taken.snapshot.state == .pending, let percent = taken.snapshot.progressPercent, (1...99).contains(percent) else { return nil }
+            return waitedAtPoll * Double(100 - percent) / Double(percent)
+        }.max()
+        return min(plan.pollInterval, max(1, predicted ?? now.timeIntervalSince(began) / 10))
     }
 
     private var timeoutCause: String {
