@@ -53,6 +53,7 @@ struct AWSBackupTests {
         #expect(list.stdout.contains(id), "\(list.stdout)")
         let show = try BarmanCloud.run("backup-show", ["--format", "json", source, "pg1", id], moto: moto)
         #expect(show.status == 0, "\(show.stdout)\(show.stderr)")
+        #expect(try fieldsShownDifferently(scenario, id: id, shown: show.stdout) == "[]", "every backup.info field as barman shows it")
         let shown = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
         let backup = try #require(shown["pg1"] as? [String: Any], "\(show.stdout)")
         #expect(backup["status"] as? String == "DONE")
@@ -67,6 +68,38 @@ struct AWSBackupTests {
         #expect((provider["snapshot_id"] as? String)?.hasPrefix("snap-") == true)
         #expect(mount["mount_point"] as? String == scenario.disk.mountPoint)
         #expect(mount["mount_options"] as? String == "rw,noatime")
+    }
+
+    /// The backup.info fields whose value barman-cloud-backup-show reports differently (a JSON list;
+    /// `[]` when every field matches): values compared as Python literals, times via `*_iso`.
+    func fieldsShownDifferently(_ scenario: AWSScenario, id: String, shown: String) throws -> String {
+        let showFile = scenario.fleet.directory.file("show-\(id).json")
+        try shown.write(toFile: showFile, atomically: true, encoding: .utf8)
+        let output = try scenario.moto.boto3(
+            """
+            import ast
+            info = s3.get_object(Bucket="\(scenario.bucket)", Key="catalog/pg1/base/\(id)/backup.info")["Body"].read().decode()
+            shown = json.load(open("\(showFile)"))["pg1"]
+            def literal(text):
+                try: return ast.literal_eval(text)
+                except (ValueError, SyntaxError): return text  # barman writes some strings bare (wal names, paths)
+            def normal(value):
+                value = json.loads(json.dumps(value))
+                return value if isinstance(value, (dict, list)) or value is None else str(value)
+            different = []
+            for line in info.splitlines():
+                key, _, raw = line.partition("=")
+                if key in ("begin_time", "end_time"):
+                    expected, actual = raw.replace(" ", "T", 1), shown.get(key + "_iso")
+                elif key == "backup_label":
+                    expected, actual = literal(raw), literal(shown.get(key) or "None")
+                else:
+                    expected, actual = literal(raw), shown.get(key, "<not shown>")
+                if normal(expected) != normal(actual):
+                    different.append({"field": key, "written": raw, "shown": actual})
+            print(json.dumps(different))
+            """)
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     struct Stored: Decodable {
