@@ -114,6 +114,17 @@ struct LocalSnapshotProviderTests {
         #expect(error?.message.hasPrefix("cannot stat snapshot image \(path)") == true)
     }
 
+    @Test("the snapshots of one backup are the images named <disk>-<backup id lower-cased>.img, and only those")
+    func snapshotsOfOneBackup() throws {
+        for name in ["pgdata-20261125t101500", "tbs-20261125t101500", "pgdata-20261125t101501", "pgdata-20261125t101500-x"] {
+            try Data("image".utf8).write(to: URL(fileURLWithPath: provider.snapshotPath(name)))
+        }
+        let found = try provider.snapshots(ofBackup: "20261125T101500")
+        #expect(found.map(\.name) == ["pgdata-20261125t101500", "tbs-20261125t101500"])
+        #expect(found.map(\.id) == [provider.snapshotPath("pgdata-20261125t101500"), provider.snapshotPath("tbs-20261125t101500")])
+        #expect(try provider.snapshots(ofBackup: "20261125T101502").isEmpty)
+    }
+
     @Test("detach refuses anything but a loop device")
     func detachNonLoop() {
         for device in ["/dev/sda", "/dev/loop", "/tmp/loop1", "/dev/loopx"] {
