@@ -26,6 +26,9 @@ let package = Package(
         systemLibrary("CPostgres", pkgConfig: "libpq", apt: "libpq-dev"),
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
+        // WAL compression in barman-cloud's formats (gzip, zstd).
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+        systemLibrary("CZstd", pkgConfig: "libzstd", apt: "libzstd-dev"),
 
         // Libraries, one concern each.
         .target(name: "SnapfleetCore"),
@@ -39,6 +42,7 @@ let package = Package(
         .target(name: "HostInspection", dependencies: ["SnapfleetCore"]),
         .target(name: "Catalog", dependencies: ["SnapfleetCore"]),
         .target(name: "Digests", dependencies: ["COpenSSL"]),
+        .target(name: "CompressionCodecs", dependencies: ["CZlib", "CZstd", "SnapfleetCore"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "SnapfleetCore"]),
         .target(name: "AWSSigning", dependencies: ["Digests", "SnapfleetCore"]),
         .target(name: "CloudXML", dependencies: ["SnapfleetCore"]),
@@ -55,13 +59,17 @@ let package = Package(
             name: "AgentCore",
             dependencies: [
                 "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "PostgresBackup",
-                "HostInspection", "ProgramSupport", .product(name: "Logging", package: "swift-log"),
+                "HostInspection", "ProgramSupport", "HTTPClient", "CompressionCodecs", "Digests",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "agent/AgentCore"
         ),
         .executableTarget(
             name: "snapfleet-agent",
-            dependencies: ["AgentCore", "ProgramSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "AgentCore", "ProgramSupport", "Messaging", "SnapfleetConfig", "SnapfleetCore", "SnapfleetProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "agent/snapfleet-agent"
         ),
 
@@ -70,7 +78,7 @@ let package = Package(
             name: "ControllerCore",
             dependencies: [
                 "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "ProgramSupport", "CloudSnapshots",
-                "CloudCredentials", "Catalog", "ObjectStore",
+                "CloudCredentials", "Catalog", "ObjectStore", "CompressionCodecs", "Digests",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "controller/ControllerCore"
@@ -95,6 +103,7 @@ let package = Package(
         .testTarget(name: "HostInspectionTests", dependencies: ["HostInspection", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "DigestsTests", dependencies: ["Digests"]),
+        .testTarget(name: "CompressionCodecsTests", dependencies: ["CompressionCodecs", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudXMLTests", dependencies: ["CloudXML", "SnapfleetCore"]),

@@ -1,6 +1,10 @@
 import SnapfleetCore
 import SnapfleetProtocol
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A one-shot client for a local socket: send one request, wait for its reply.
 ///
 /// Operator commands use it against the controller's admin socket.
@@ -8,23 +12,44 @@ public enum LocalClient {
     /// Sends `message` to the server at `socketPath` and returns the reply's message; an error
     /// reply is thrown as its `SnapfleetError`.
     public static func call(_ message: Message, socketPath: String, timeout: Duration) throws(SnapfleetError) -> Message {
+        try exchange(message, socketPath: socketPath, timeout: timeout).message
+    }
+
+    /// Like `call`, and also returns the binary frames that followed the reply.
+    public static func exchange(
+        _ message: Message, socketPath: String, timeout: Duration
+    ) throws(SnapfleetError) -> (message: Message, attachments: [[UInt8]]) {
         let context = try ZMQContext()
         let socket = try Sockets.localDealer(context, path: socketPath)
         defer { socket.close() }
         let request = Envelope(message)
+        let server = socketIdentity(socketPath)
         try socket.send([WireCodec.encode(request)], wait: true)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let remaining = deadline - ContinuousClock.now
-            guard Poller.wait(for: [socket], timeoutMs: Int(remaining.components.seconds * 1000) + 10).first == true,
-                let received = try socket.receive(maxFrames: ProtocolLimits.maxFrames), let frame = received.frames.first
-            else { continue }
+            let waitMs = min(1000, Int(remaining.components.seconds * 1000) + 10)
+            guard Poller.wait(for: [socket], timeoutMs: waitMs).first == true else {
+                // A server that died (or was replaced) will never answer: say so now, not at the timeout.
+                guard socketIdentity(socketPath) == server, LocalSocketProbe.isServed(socketPath) else {
+                    throw SnapfleetError(.ioError, "the server on \(socketPath) went away before answering", retryable: true)
+                }
+                continue
+            }
+            guard let received = try socket.receive(maxFrames: ProtocolLimits.maxFrames), let frame = received.frames.first else { continue }
             let reply: Envelope
             do { reply = try WireCodec.decode(frame) } catch { throw error.error }
             guard reply.inReplyTo == request.id else { continue }
             if case .error(let body) = reply.message { throw body.snapfleetError }
-            return reply.message
+            return (reply.message, Array(received.frames.dropFirst()))
         }
         throw SnapfleetError(.timeout, "no reply from \(socketPath) in time", retryable: true)
+    }
+
+    /// The socket file's device and inode: a restarted server makes a new file.
+    private static func socketIdentity(_ path: String) -> [UInt64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 }

@@ -63,8 +63,11 @@ public enum Sockets {
     /// A local ROUTER on a unix socket that only this user may open (mode 0600).
     ///
     /// Refuses to take over a socket another live process is serving.
-    public static func localRouter(_ context: ZMQContext, path: String) throws(SnapfleetError) -> ZMQSocket {
+    /// `owner` hands the socket file to that user (the agent's socket belongs to `postgres`,
+    /// whose `archive_command` connects to it); still mode 0600, so no one else may connect.
+    public static func localRouter(_ context: ZMQContext, path: String, owner: String? = nil) throws(SnapfleetError) -> ZMQSocket {
         try checkSocketPath(path)
+        try makeSocketDirectory(path)
         if LocalSocketProbe.isServed(path) {
             throw SnapfleetError(.ioError, "\(path) is in use by another process", hint: "is another instance running?")
         }
@@ -74,7 +77,24 @@ public enum Sockets {
         let previous = umask(0o177)
         defer { umask(previous) }
         try socket.bind("ipc://\(path)")
+        if let owner { try give(path, to: owner) }
         return socket
+    }
+
+    /// Creates the socket's directory (0755: other users may reach a socket whose own mode lets them).
+    private static func makeSocketDirectory(_ path: String) throws(SnapfleetError) {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        guard !directory.isEmpty, access(directory, F_OK) != 0 else { return }
+        guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
+            throw SnapfleetError(.ioError, "cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func give(_ path: String, to user: String) throws(SnapfleetError) {
+        guard let entry = getpwnam(user) else { throw SnapfleetError(.invalidConfiguration, "no user '\(user)' to own \(path)") }
+        guard chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) == 0 else {
+            throw SnapfleetError(.ioError, "cannot give \(path) to \(user): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// A client of a local socket (operator commands).

@@ -10,4 +10,9 @@ public enum Timestamp {
     public static func rfc3339(_ date: Date) -> String {
         date.formatted(.iso8601)
     }
+
+    /// Parses what `rfc3339` writes (`2026-11-25T21:30:00Z`); nil for anything else.
+    public static func parse(_ text: String) -> Date? {
+        try? Date.ISO8601FormatStyle().parse(text)
+    }
 }

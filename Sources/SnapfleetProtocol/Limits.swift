@@ -15,4 +15,6 @@ public enum ProtocolLimits {
     public static let maxTextLength = 4096
     /// The longest `backup_label` / `tablespace_map` text carried in a reply.
     public static let maxLabelFileLength = 64 * 1024
+    /// Names per `wal_urls_request`: 64 files × 3 URLs of under 1 KiB fit one envelope.
+    public static let maxWALNames = 64
 }

@@ -42,6 +42,22 @@ public enum Message: Sendable, Equatable {
     case agentsList
     /// See `MessageType.agents`.
     case agents(AgentsList)
+    /// See `MessageType.walURLsRequest`.
+    case walURLsRequest(WALURLsRequest)
+    /// See `MessageType.walURLs`.
+    case walURLs(WALURLs)
+    /// See `MessageType.walPut`.
+    case walPut(WALPut)
+    /// See `MessageType.walStored`.
+    case walStored(WALStored)
+    /// See `MessageType.walGet`.
+    case walGet(WALFileRequest)
+    /// See `MessageType.walData`.
+    case walData(WALData)
+    /// See `MessageType.walPush`.
+    case walPush(WALPush)
+    /// See `MessageType.walFetch`.
+    case walFetch(WALFileRequest)
 
     /// The message's type.
     public var type: MessageType {
@@ -66,6 +82,14 @@ public enum Message: Sendable, Equatable {
         case .backupResult: .backupResult
         case .agentsList: .agentsList
         case .agents: .agents
+        case .walURLsRequest: .walURLsRequest
+        case .walURLs: .walURLs
+        case .walPut: .walPut
+        case .walStored: .walStored
+        case .walGet: .walGet
+        case .walData: .walData
+        case .walPush: .walPush
+        case .walFetch: .walFetch
         }
     }
 
@@ -90,6 +114,13 @@ public enum Message: Sendable, Equatable {
         case .backupRun(let body): body
         case .backupResult(let body): body
         case .agents(let body): body
+        case .walURLsRequest(let body): body
+        case .walURLs(let body): body
+        case .walPut(let body): body
+        case .walStored(let body): body
+        case .walGet(let body), .walFetch(let body): body
+        case .walData(let body): body
+        case .walPush(let body): body
         }
     }
 
@@ -116,6 +147,14 @@ public enum Message: Sendable, Equatable {
         case .backupResult: .backupResult(try body.decode(BackupRunOutcome.self))
         case .agentsList: try body.decode(EmptyBody.self).asMessage(.agentsList)
         case .agents: .agents(try body.decode(AgentsList.self))
+        case .walURLsRequest: .walURLsRequest(try body.decode(WALURLsRequest.self))
+        case .walURLs: .walURLs(try body.decode(WALURLs.self))
+        case .walPut: .walPut(try body.decode(WALPut.self))
+        case .walStored: .walStored(try body.decode(WALStored.self))
+        case .walGet: .walGet(try body.decode(WALFileRequest.self))
+        case .walData: .walData(try body.decode(WALData.self))
+        case .walPush: .walPush(try body.decode(WALPush.self))
+        case .walFetch: .walFetch(try body.decode(WALFileRequest.self))
         }
     }
 }

@@ -43,13 +43,31 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case agentsList = "agents_list"
     /// Controller → operator reply to `agents_list`.
     case agents
+    /// Agent → controller: presigned URLs for these WAL files.
+    case walURLsRequest = "wal_urls_request"
+    /// Controller → agent: the answer to `wal_urls_request`.
+    case walURLs = "wal_urls"
+    /// Agent → controller: one WAL file's bytes, for a destination the controller writes.
+    case walPut = "wal_put"
+    /// Controller → agent (and agent → `wal-push`): the file is durable in the archive.
+    case walStored = "wal_stored"
+    /// Agent → controller: one WAL file's bytes, from a destination the controller reads.
+    case walGet = "wal_get"
+    /// The answer to `wal_get` and `wal_fetch`, with the bytes attached when found.
+    case walData = "wal_data"
+    /// `wal-push` → agent: archive this file of `pg_wal`.
+    case walPush = "wal_push"
+    /// `wal-fetch` → agent: this WAL file from the archive, decompressed.
+    case walFetch = "wal_fetch"
 
     /// Whether a message of this type is a request, a reply or a notification.
     public var kind: Kind {
         switch self {
-        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList, .checkServer, .backupRun:
+        case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList, .checkServer, .backupRun,
+            .walURLsRequest, .walPut, .walGet, .walPush, .walFetch:
             return .request
-        case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport, .backupResult:
+        case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport, .backupResult, .walURLs, .walStored,
+            .walData:
             return .reply
         case .heartbeat, .backupLeaseExpired:
             return .notification
@@ -59,11 +77,13 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     /// Who may send a message of this type.
     public var sender: Sender {
         switch self {
-        case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult: return .agent
-        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport, .backupResult:
+        case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult, .walURLsRequest, .walPut, .walGet: return .agent
+        case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport, .backupResult,
+            .walURLs:
             return .controller
         case .agentsList, .checkServer, .backupRun: return .operator
-        case .heartbeat, .error: return .anyone
+        case .walPush, .walFetch: return .walClient
+        case .heartbeat, .error, .walStored, .walData: return .anyone
         }
     }
 
@@ -85,6 +105,8 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
         case controller
         /// An operator command over the controller's admin socket.
         case `operator`
+        /// `snapfleet-agent wal-push`/`wal-fetch` (PostgreSQL's archive and restore commands) over the agent's local socket.
+        case walClient
         /// Any party.
         case anyone
     }

@@ -99,6 +99,36 @@ public enum Wire {
         guard valid else { throw SnapfleetError(.invalidBody, "\(field) must be an LSN like 0/3000028") }
     }
 
+    /// A WAL file as PostgreSQL names the files it archives: a segment (24 upper-case hex digits),
+    /// `<segment>.partial`, `<segment>.<8 hex>.backup`, or `<timeline>.history`.
+    public static func checkWALArchiveName(_ name: String, field: String) throws(SnapfleetError) {
+        let bytes = Array(name.utf8)
+        let isHex = { (slice: ArraySlice<UInt8>) in slice.allSatisfy { isDigitByte($0) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) } }
+        let text = { (slice: ArraySlice<UInt8>) in String(decoding: slice, as: UTF8.self) }
+        let valid: Bool
+        switch bytes.count {
+        case 24: valid = isHex(bytes[...])
+        case 32: valid = isHex(bytes[0..<24]) && text(bytes[24...]) == ".partial"
+        case 40: valid = isHex(bytes[0..<24]) && bytes[24] == UInt8(ascii: ".") && isHex(bytes[25..<33]) && text(bytes[33...]) == ".backup"
+        case 16: valid = isHex(bytes[0..<8]) && text(bytes[8...]) == ".history"
+        default: valid = false
+        }
+        guard valid else {
+            throw SnapfleetError(.invalidBody, "\(field) must be a WAL file name (segment, .partial, .backup or .history)")
+        }
+    }
+
+    /// A compression snapfleet writes and reads.
+    public static func checkCompression(_ name: String, field: String) throws(SnapfleetError) {
+        guard ["none", "gzip", "zstd"].contains(name) else { throw SnapfleetError(.invalidBody, "\(field) must be none, gzip or zstd") }
+    }
+
+    /// Exactly `length` lower-case hex digits.
+    public static func checkHex(_ text: String, field: String, length: Int) throws(SnapfleetError) {
+        let valid = text.utf8.count == length && text.utf8.allSatisfy { isDigitByte($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        guard valid else { throw SnapfleetError(.invalidBody, "\(field) must be \(length) lower-case hex digits") }
+    }
+
     /// A WAL segment name: 24 upper-case hex digits.
     public static func checkWALFileName(_ name: String, field: String) throws(SnapfleetError) {
         let valid = name.utf8.count == 24 && name.utf8.allSatisfy { isDigitByte($0) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }

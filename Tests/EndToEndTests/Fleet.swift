@@ -55,6 +55,7 @@ final class Fleet: @unchecked Sendable {
             controller_public_key: "\(controllerPublicKey)"
             key_file: \(directory.file("\(keyName).key"))
             postgres: "\(conninfo)"
+            local_socket: \(localSocket(name))
 
             """
         if let server { text += "server: \(server)\n" }
@@ -62,6 +63,9 @@ final class Fleet: @unchecked Sendable {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
+
+    /// The local socket (`wal-push`, `wal-fetch`) of the agent configured as `name`.
+    func localSocket(_ name: String) -> String { directory.file("\(name).sock") }
 
     /// Starts `snapfleet-controller serve` and waits for its admin socket.
     func startController(environment: [String: String] = [:]) throws {

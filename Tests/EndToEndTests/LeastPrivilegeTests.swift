@@ -6,9 +6,12 @@ import Testing
 @Suite("the agent holds no cloud credential")
 struct LeastPrivilegeTests {
     /// Every module the agent may be built from. Adding one is a deliberate, reviewed change.
+    /// HTTPClient (libcurl) only ever sends the one-object URLs the controller signs; Digests gives
+    /// their Content-MD5; the codecs compress WAL. Signing, credentials and stores stay out.
     static let agentModules: Set<String> = [
         "snapfleet-agent", "AgentCore", "ProgramSupport", "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig",
         "Messaging", "PostgresBackup", "HostInspection", "CZeroMQ", "CPostgres",
+        "HTTPClient", "CCurl", "Digests", "COpenSSL", "CompressionCodecs", "CZlib", "CZstd",
         "ArgumentParser", "Logging", "Yams",
     ]
 
@@ -36,6 +39,9 @@ struct LeastPrivilegeTests {
         let unexpected = closure.subtracting(Self.agentModules)
         #expect(unexpected.isEmpty, "snapfleet-agent depends on \(unexpected.sorted())")
         #expect(closure.contains("PostgresBackup") && closure.contains("Messaging"), "the graph was read")
+        for forbidden in ["AWSSigning", "CloudCredentials", "ObjectStore", "CloudSnapshots"] {
+            #expect(!closure.contains(forbidden), "the agent must never link \(forbidden)")
+        }
         let controller = try ModuleGraph(dumpPackageJSON: Data(output.utf8)).dependencies(of: "snapfleet-controller")
         #expect(!controller.contains("PostgresBackup"), "the controller never talks to PostgreSQL")
     }

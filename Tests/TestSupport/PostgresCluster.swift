@@ -97,6 +97,24 @@ public final class PostgresCluster: Sendable {
         running.withLock { $0 = false }
     }
 
+    /// `pg_ctl promote`: ends recovery (a new timeline, and its history file to archive).
+    public func promote() throws {
+        try asPostgres(["pg_ctl", "-D", dataDirectory, "-w", "-t", "60", "promote"])
+    }
+
+    /// Appends settings to postgresql.conf (they apply at the next start or reload).
+    public func configure(_ settings: [String: String]) throws {
+        try writeSettings(settings)
+    }
+
+    /// Creates an empty file owned by `postgres` in the data directory (`standby.signal`, `recovery.signal`).
+    public func touch(_ name: String) throws {
+        let path = dataDirectory + "/" + name
+        guard FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o600]),
+            let user = getpwnam("postgres"), chown(path, user.pointee.pw_uid, user.pointee.pw_gid) == 0
+        else { throw CommandFailed(command: ["touch", path], output: ProcessOutput(status: 1, stdout: "", stderr: "cannot create \(path)")) }
+    }
+
     /// Stops (fast) and starts the server again.
     public func restart() throws {
         try stop()

@@ -17,12 +17,25 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
     public var server: String?
     /// How often PostgreSQL's facts are re-read while it is up, in seconds. Default 30.
     public var factsIntervalSeconds: Int
+    /// The unix socket `wal-push` and `wal-fetch` reach the agent on. Default `/run/snapfleet/agent.sock`.
+    public var localSocket: String
+    /// The user the local socket belongs to (mode 0600): PostgreSQL's. Default `postgres`.
+    public var localSocketUser: String
+    /// How many WAL files are uploaded at once. Default 4.
+    public var walUploadConcurrency: Int
+
+    /// The default `local_socket`.
+    public static let defaultLocalSocket = "/run/snapfleet/agent.sock"
 
     /// Creates a configuration.
     public init(
         controller: String, controllerPublicKey: CurvePublicKey, keyFile: String, postgres: Redacted<String>,
-        server: String? = nil, factsIntervalSeconds: Int = 30
+        server: String? = nil, factsIntervalSeconds: Int = 30, localSocket: String = defaultLocalSocket,
+        localSocketUser: String = "postgres", walUploadConcurrency: Int = 4
     ) {
+        self.localSocket = localSocket
+        self.localSocketUser = localSocketUser
+        self.walUploadConcurrency = walUploadConcurrency
         self.controller = controller
         self.controllerPublicKey = controllerPublicKey
         self.keyFile = keyFile
@@ -38,6 +51,9 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         case postgres
         case server
         case factsIntervalSeconds = "facts_interval_seconds"
+        case localSocket = "local_socket"
+        case localSocketUser = "local_socket_user"
+        case walUploadConcurrency = "wal_upload_concurrency"
     }
 
     /// Decodes, filling in the documented defaults.
@@ -49,6 +65,9 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         postgres = try container.decode(Redacted<String>.self, forKey: .postgres)
         server = try container.decodeIfPresent(String.self, forKey: .server)
         factsIntervalSeconds = try container.decodeIfPresent(Int.self, forKey: .factsIntervalSeconds) ?? 30
+        localSocket = try container.decodeIfPresent(String.self, forKey: .localSocket) ?? Self.defaultLocalSocket
+        localSocketUser = try container.decodeIfPresent(String.self, forKey: .localSocketUser) ?? "postgres"
+        walUploadConcurrency = try container.decodeIfPresent(Int.self, forKey: .walUploadConcurrency) ?? 4
     }
 
     /// Checks the endpoint, paths, the server name and ranges.
@@ -56,6 +75,9 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         try ConfigCheck.tcpEndpoint(controller, key: "controller")
         try ConfigCheck.absolutePath(keyFile, key: "key_file")
         try ConfigCheck.range(factsIntervalSeconds, 1...3600, key: "facts_interval_seconds")
+        try ConfigCheck.absolutePath(localSocket, key: "local_socket")
+        try ConfigCheck.range(walUploadConcurrency, 1...32, key: "wal_upload_concurrency")
+        guard !localSocketUser.isEmpty else { throw ConfigCheck.invalid("local_socket_user", "must not be empty") }
         if let server {
             do { try Wire.checkServerName(server, field: "it") } catch {
                 throw ConfigCheck.invalid("server", "is not a valid server name: \(error.message)")

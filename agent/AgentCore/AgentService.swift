@@ -21,6 +21,8 @@ public final class AgentService: DaemonService {
     private let driver: BackupSessionDriver
     private let probing = DispatchQueue(label: "snapfleet.agent.facts")
     private let stopped = Flag()
+    private let archiver: WALArchiver
+    private let fetcher: WALFetcher
 
     /// Loads the key, reads PostgreSQL's facts once and connects; errors name `configPath` and the key.
     public init(config: AgentConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
@@ -39,7 +41,18 @@ public final class AgentService: DaemonService {
         loop = MessageLoop(logger: logger)
         let socket = try Sockets.curveDealer(context, keys: keys, serverKey: config.controllerPublicKey, endpoint: config.controller)
         controller = Peer(socket: loop.add(socket, isRouter: false) { service.value?.handle($0) }, routingID: nil)
+        let local: ZMQSocket
+        do { local = try Sockets.localRouter(context, path: config.localSocket, owner: config.localSocketUser) } catch {
+            throw SnapfleetError(error.code, "\(configPath): key 'local_socket': \(error.message)", hint: error.hint)
+        }
+        _ = loop.add(local, isRouter: true) { service.value?.handleLocal($0) }
+        let asker = Self.asker(loop: loop, controller: controller)
+        archiver = WALArchiver(
+            layout: { service.value?.walLayout }, capabilities: WALCapabilities(controller: asker), controller: asker, logger: logger,
+            concurrency: config.walUploadConcurrency)
+        fetcher = WALFetcher(controller: asker, segmentSize: { service.value?.walLayout?.segmentSize ?? 16 << 20 }, logger: logger)
         service.value = self
+        loop.addTimer(every: .seconds(1)) { [weak self] in self?.archiver.scanReady() }
         loop.addTimer(every: .seconds(1)) { [weak self] in self?.tick() }
         loop.addTimer(every: .seconds(1)) { [weak self] in self?.scheduleProbe() }
         logger.info("agent starting", metadata: ["controller": "\(config.controller)", "agent.key": "\(keys.publicKey)"])
@@ -48,6 +61,7 @@ public final class AgentService: DaemonService {
 
     /// Runs until `stop()`.
     public func run() {
+        archiver.start()
         loop.start()
         tick()  // say hello now rather than at the first timer tick
         stopped.wait()
@@ -55,6 +69,7 @@ public final class AgentService: DaemonService {
 
     /// Ends any running backup (so PostgreSQL is not left in backup mode), then disconnects.
     public func stop() async {
+        archiver.stop()
         await driver.shutdown()
         loop.stop()
         logger.info("agent stopped")
@@ -141,6 +156,58 @@ public final class AgentService: DaemonService {
                 reply = .error(ErrorBody(error))
             }
             loop.send(.reply(to: inbound.envelope.id, reply), to: controller)
+        }
+    }
+
+    // MARK: - WAL (the local socket)
+
+    /// `wal_push` waits for the archiver; `wal_fetch` downloads off the loop's thread.
+    private func handleLocal(_ inbound: Inbound) {
+        let (loop, peer, id) = (self.loop, inbound.peer, inbound.envelope.id)
+        switch inbound.envelope.message {
+        case .walPush(let push):
+            archiver.push(path: push.path) { result in
+                switch result {
+                case .success(let stored): loop.send(.reply(to: id, .walStored(stored)), to: peer)
+                case .failure(let error): loop.send(.error(replyingTo: id, error), to: peer)
+                }
+            }
+        case .walFetch(let request):
+            Thread.detachNewThread { [fetcher, logger] in
+                do throws(SnapfleetError) {
+                    let bytes = try fetcher.fetch(request.name)
+                    let data = WALData(name: request.name, found: bytes != nil, compression: "none")
+                    loop.send(.reply(to: id, .walData(data)), to: peer, attachments: bytes.map { [$0] } ?? [])
+                } catch {
+                    logger.warning("WAL not fetched", metadata: ["wal": "\(request.name)", "error": "\(error)"])
+                    loop.send(.error(replyingTo: id, error), to: peer)
+                }
+            }
+        default:
+            let type = inbound.envelope.message.type
+            guard type.kind == .request else { return }
+            loop.send(.error(replyingTo: id, SnapfleetError(.unexpectedMessage, "\(type.rawValue) is not served on the local socket")), to: peer)
+        }
+    }
+
+    /// Where PostgreSQL keeps its WAL, from its last facts.
+    private var walLayout: WALArchiver.Layout? {
+        report.withLock { report in
+            report.facts.map { WALArchiver.Layout(walDirectory: $0.walDirectory ?? $0.dataDirectory + "/pg_wal", segmentSize: $0.walSegmentSize) }
+        }
+    }
+
+    /// Requests to the controller from worker threads, which block until the reply.
+    private static func asker(loop: MessageLoop, controller: Peer) -> ControllerAsker {
+        ControllerAsker { message, attachments, timeout in
+            let done = DispatchSemaphore(value: 0)
+            let result = Mutex<Result<Inbound, SnapfleetError>?>(nil)
+            loop.request(message, to: controller, timeout: timeout, attachments: attachments) { outcome in
+                result.withLock { $0 = outcome }
+                done.signal()
+            }
+            done.wait()
+            return result.withLock { $0 } ?? .failure(SnapfleetError(.internalError, "no result"))
         }
     }
 

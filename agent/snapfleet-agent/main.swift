@@ -13,7 +13,7 @@ struct Agent: ParsableCommand {
         abstract: "PostgreSQL-side half of snapfleet: holds the backup session, reports facts, never holds cloud credentials.",
         discussion: "Exit status: 0 success, 1 the operation or a check failed, 2 bad configuration or key file.",
         version: snapfleetVersion,
-        subcommands: [Run.self, Check.self, KeygenCommand.self]
+        subcommands: [Run.self, Check.self, WALPushCommand.self, WALFetchCommand.self, KeygenCommand.self]
     )
 }
 

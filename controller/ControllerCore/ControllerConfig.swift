@@ -1,4 +1,5 @@
 import CloudSnapshots
+import CompressionCodecs
 import Messaging
 import SnapfleetConfig
 import SnapfleetCore
@@ -96,12 +97,20 @@ public struct ServerConfig: Codable, Equatable, Sendable {
     public var aws: AWSSettings?
     /// Local settings, for `provider: local`.
     public var local: LocalSettings?
+    /// How the agent compresses archived WAL: `none` (default), `gzip` or `zstd`.
+    public var walCompression: Compression
+    /// How long a WAL URL the controller signs stays valid, in seconds (default 7200: the agent
+    /// asks for an hour's worth of segments ahead).
+    public var walURLLifetimeSeconds: Int
 
     /// Creates server settings.
     public init(
         agentKey: CurvePublicKey, destination: String? = nil, provider: SnapshotProviderKind? = nil, snapshotInstance: String? = nil,
-        snapshotDisks: [String] = [], tags: [String: String] = [:], aws: AWSSettings? = nil, local: LocalSettings? = nil
+        snapshotDisks: [String] = [], tags: [String: String] = [:], aws: AWSSettings? = nil, local: LocalSettings? = nil,
+        walCompression: Compression = .none, walURLLifetimeSeconds: Int = 7200
     ) {
+        self.walCompression = walCompression
+        self.walURLLifetimeSeconds = walURLLifetimeSeconds
         self.agentKey = agentKey
         self.destination = destination
         self.provider = provider
@@ -118,6 +127,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         case snapshotInstance = "snapshot_instance"
         case snapshotDisks = "snapshot_disks"
         case tags, aws, local
+        case walCompression = "wal_compression"
+        case walURLLifetimeSeconds = "wal_url_lifetime_seconds"
     }
 
     /// Decodes, with empty lists and maps as defaults.
@@ -131,6 +142,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         tags = try container.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
         aws = try container.decodeIfPresent(AWSSettings.self, forKey: .aws)
         local = try container.decodeIfPresent(LocalSettings.self, forKey: .local)
+        walCompression = try container.decodeIfPresent(Compression.self, forKey: .walCompression) ?? .none
+        walURLLifetimeSeconds = try container.decodeIfPresent(Int.self, forKey: .walURLLifetimeSeconds) ?? 7200
     }
 
     /// Checks that the provider's own settings are there.
@@ -144,6 +157,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         }
         if let local { try ConfigCheck.absolutePath(local.snapshotDirectory, key: "\(key).local.snapshot_directory") }
         try aws?.validate(key: "\(key).aws")
+        // At least ten minutes (URLs are asked for ahead of time); at most SigV4's seven days.
+        try ConfigCheck.range(walURLLifetimeSeconds, 600...604_800, key: "\(key).wal_url_lifetime_seconds")
     }
 }
 

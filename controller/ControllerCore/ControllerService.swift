@@ -16,6 +16,7 @@ public final class ControllerService: DaemonService {
     private let registry: Mutex<AgentRegistry>
     private let stopped = Flag()
     private let activeBackups = ActiveBackups()
+    private let walArchives = WALArchives()
 
     /// Loads the key, starts ZAP, binds both sockets; errors name `configPath` and the key at fault.
     public init(config: ControllerConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
@@ -115,6 +116,8 @@ public final class ControllerService: DaemonService {
         case .error(let body):
             logger.warning(
                 "agent reported an error", metadata: ["server": "\(server)", "error.code": "\(body.code.rawValue)", "error": "\(body.message)"])
+        case .walURLsRequest, .walPut, .walGet:
+            answerWAL(inbound, server: server)
         default:
             refuse(inbound, SnapfleetError(.unexpectedMessage, "\(message.type.rawValue) is not a message an agent may send"))
         }
@@ -172,6 +175,27 @@ public final class ControllerService: DaemonService {
             loop.failRequests(to: peer, SnapfleetError(.agentNotConnected, "the agent went silent (no heartbeat for \(silence) s)", retryable: true))
         }
         for peer in peers { loop.send(Envelope(.heartbeat), to: peer) }
+    }
+
+    // MARK: - WAL
+
+    /// Signing, or reading and writing a `file://` archive, touches credentials and disks: off the loop's thread.
+    private func answerWAL(_ inbound: Inbound, server: String) {
+        guard let serverConfig = config.servers[server] else { return }
+        Task { [loop, walArchives, logger] in
+            let reply = await offloaded { () -> (Message, [[UInt8]]) in
+                do throws(SnapfleetError) {
+                    let archive = try walArchives.archive(server: server, config: serverConfig, logger: logger)
+                    return try WALRequests(archive: archive).answer(inbound.envelope.message, attachments: inbound.attachments)
+                } catch {
+                    logger.warning(
+                        "WAL request refused",
+                        metadata: ["server": "\(server)", "message.type": "\(inbound.envelope.message.type.rawValue)", "error": "\(error)"])
+                    return (.error(ErrorBody(error)), [])
+                }
+            }
+            loop.send(.reply(to: inbound.envelope.id, reply.0), to: inbound.peer, attachments: reply.1)
+        }
     }
 
     // MARK: - Operators

@@ -14,7 +14,7 @@ struct Controller: ParsableCommand {
         abstract: "Central coordinator of snapfleet: trusts agents by key, tracks the fleet, runs backups.",
         discussion: "Exit status: 0 success, 1 the operation failed, 2 bad configuration or key file.",
         version: snapfleetVersion,
-        subcommands: [Serve.self, Agents.self, CheckCommand.self, BackupCommand.self, KeygenCommand.self]
+        subcommands: [Serve.self, Agents.self, CheckCommand.self, BackupCommand.self, CheckWALArchiveCommand.self, KeygenCommand.self]
     )
 }
 
@@ -97,6 +97,37 @@ struct CheckCommand: ParsableCommand {
         }
         print(format == .json ? CheckReportOutput.json(report) : report.checks.map(\.line).joined(separator: "\n"))
         if !report.passed { throw ExitCode(1) }
+    }
+}
+
+/// `check-wal-archive`: may a new or restored server archive into this server's WAL archive?
+struct CheckWALArchiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-wal-archive",
+        abstract: "Check that a server's WAL archive is safe to archive into (as barman-cloud-check-wal-archive).",
+        discussion: """
+            Without --timeline the archive must be empty; with --timeline N it must hold nothing of timeline N or \
+            later. Reads the archive directly with the controller's credentials. Exit status: 0 safe, 1 not safe, \
+            2 bad configuration, other non-zero values for errors reaching the archive.
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The server whose archive to check.")
+    var server: String
+    @Option(help: "The timeline the new server will start on (a positive number).")
+    var timeline: Int?
+
+    func validate() throws {
+        if let timeline, timeline < 1 { throw ValidationError("--timeline must be a positive number") }
+    }
+
+    func run() throws {
+        let verdict: WALArchiveCheck.Verdict
+        do { verdict = try WALArchiveCheck.run(config: options.load(), server: server, timeline: timeline) } catch {
+            ProgramExit.fail("snapfleet-controller", error)
+        }
+        print(verdict.message)
+        if !verdict.usable { throw ExitCode(1) }
     }
 }
 

@@ -69,6 +69,7 @@ controller: tcp://127.0.0.1:$CONTROLLER_PORT
 controller_public_key: "$controller_key"
 key_file: $WORK/agent.key
 postgres: "$CONNINFO"
+local_socket: $WORK/run/agent.sock
 YAML
 }
 

@@ -68,7 +68,7 @@ from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 from moto.moto_server.werkzeug_app import create_backend_app  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
 REGION, SERVICE = "us-east-1", "s3"
 MAX_EXPIRES = 604800
@@ -136,8 +136,7 @@ def check_credential(credential, access_key):
 
 def check_signed_amz_headers(headers, signed):
     """S3's rule: every x-amz-* header present must be signed."""
-    unsigned = sorted(k for k in headers if k.startswith("x-amz-") and k not in signed)
-    if unsigned:
+    if any(k.startswith("x-amz-") and k not in signed for k in headers):
         raise Refusal("AccessDenied", "There were headers present in the request which were not signed")
 
 
@@ -213,7 +212,8 @@ class Faults:
 
     def _reload(self):
         try:
-            mtime = os.stat(self.path).st_mtime_ns if self.path else None
+            stat = os.stat(self.path) if self.path else None
+            mtime = (stat.st_mtime_ns, stat.st_ino, stat.st_size) if stat else None  # os.replace-proof
         except FileNotFoundError:
             mtime = None
         if mtime != self.mtime:
@@ -236,11 +236,18 @@ class Faults:
         return None
 
 
-def reset_connection(environ):
-    """Closes the client's socket with a TCP RST (SO_LINGER 0), so it gets no answer."""
-    sock = environ["werkzeug.socket"]
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
+class ResetConnection(ConnectionResetError):
+    """Raised by the app so that the request handler drops the connection unanswered."""
+
+
+class RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, but answers ResetConnection with a TCP RST (SO_LINGER 0, close)."""
+
+    def connection_dropped(self, error, environ=None):
+        if isinstance(error, ResetConnection):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())  # the rfile/wfile wrappers would keep it open
+            self.close_connection = True
 
 
 # --- The proxy -------------------------------------------------------------------------
@@ -249,14 +256,23 @@ def log(method, path, verdict):
     print(f"{method} {path} -> {verdict}", file=sys.stderr, flush=True)
 
 
+def read_body(environ):
+    """The whole body, also when it came chunked; moto then gets it with a Content-Length."""
+    if environ.get("wsgi.input_terminated"):  # werkzeug de-chunked it
+        body = environ["wsgi.input"].read()
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return body
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return environ["wsgi.input"].read(length) if length else b""
+
+
 def make_app(keys, faults):
     moto = create_backend_app(SERVICE)
 
     def app(environ, start_response):
         method, raw_uri = environ["REQUEST_METHOD"], environ.get("RAW_URI", environ["PATH_INFO"])
         path = raw_uri.partition("?")[0]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        body = read_body(environ)
         headers = request_headers(environ)
         try:
             verify(environ, headers, body, keys)
@@ -268,8 +284,7 @@ def make_app(keys, faults):
         fault = faults.take(method, bucket, key)
         if fault and fault.get("reset_connection"):
             log(method, path, "fault reset_connection")
-            reset_connection(environ)
-            return []
+            raise ResetConnection()
         if fault and "status" in fault:
             status = int(fault["status"])
             code = fault.get("code", FAULT_CODES.get(status, "InternalError"))
@@ -300,7 +315,8 @@ def main():
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our own line per request instead
     keys = Credentials(args.access_key, args.secret_key)
-    server = make_server("127.0.0.1", args.port, make_app(keys, Faults(args.control_file)), threaded=True)
+    server = make_server("127.0.0.1", args.port, make_app(keys, Faults(args.control_file)),
+                         threaded=True, request_handler=RequestHandler)
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(server.server_port))
     os.replace(args.port_file + ".tmp", args.port_file)

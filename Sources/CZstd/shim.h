@@ -1,0 +1,2 @@
+// Zstandard, for zstd-compressed WAL segments (barman-cloud's `.zst`).
+#include <zstd.h>

@@ -1,0 +1,183 @@
+import CompressionCodecs
+import Digests
+import Foundation
+import Logging
+import Messaging
+import PostgresBackup
+import SnapfleetCore
+import SnapfleetProtocol
+import Synchronization
+
+/// Archives PostgreSQL's WAL: `wal-push` waits here for its file to be durable, while worker
+/// threads upload, in parallel and ahead of PostgreSQL's calls, every file `pg_wal/archive_status`
+/// marks `.ready` — so most calls find their file already stored. A file counts as archived only
+/// once the object store (or the controller, for a `file://` archive) has acknowledged it.
+final class WALArchiver: Sendable {
+    /// Where PostgreSQL's WAL is and how large a segment is (from PostgreSQL's facts).
+    struct Layout: Sendable {
+        /// The `pg_wal` directory.
+        var walDirectory: String
+        /// `wal_segment_size`.
+        var segmentSize: Int
+    }
+
+    typealias Completion = @Sendable (Result<WALStored, SnapfleetError>) -> Void
+
+    private struct State {
+        var queued: [String] = []
+        var inFlight: Set<String> = []
+        var stored: [String: WALStored] = [:]
+        var waiters: [String: [Completion]] = [:]
+        /// When a look-ahead upload last failed: not retried before PostgreSQL asks or 5 s pass.
+        var failedAt: [String: Date] = [:]
+        var stopping = false
+    }
+
+    private let layout: @Sendable () -> Layout?
+    private let capabilities: WALCapabilities
+    private let controller: ControllerAsker
+    private let logger: Logger
+    private let concurrency: Int
+    private let state = Mutex(State())
+    private let work = DispatchSemaphore(value: 0)
+
+    /// An archiver uploading `concurrency` files at once.
+    init(
+        layout: @escaping @Sendable () -> Layout?, capabilities: WALCapabilities, controller: ControllerAsker, logger: Logger,
+        concurrency: Int
+    ) {
+        self.layout = layout
+        self.capabilities = capabilities
+        self.controller = controller
+        self.logger = logger
+        self.concurrency = concurrency
+    }
+
+    /// Starts the worker threads.
+    func start() {
+        for _ in 0..<concurrency { startThread { [self] in workLoop() } }
+    }
+
+    /// Stops the workers once their current upload ends; waiting pushes fail (PostgreSQL retries).
+    func stop() {
+        let waiters = state.withLock { state in
+            state.stopping = true
+            defer { state.waiters.removeAll() }
+            return state.waiters.values.flatMap { $0 }
+        }
+        for _ in 0..<concurrency { work.signal() }
+        for waiter in waiters { waiter(.failure(SnapfleetError(.ioError, "the agent is stopping", retryable: true))) }
+    }
+
+    /// Archives the file at `path` (PostgreSQL's `%p`); `completion` runs once it is durable or has failed.
+    func push(path: String, completion: @escaping Completion) {
+        let name: String
+        do { name = try checkedName(path) } catch { return completion(.failure(error)) }
+        let already: WALStored? = state.withLock { state in
+            if let stored = state.stored[name] { return stored }
+            state.waiters[name, default: []].append(completion)
+            state.failedAt[name] = nil
+            if !state.inFlight.contains(name), !state.queued.contains(name) { state.queued.insert(name, at: 0) }
+            return nil
+        }
+        if let already { return completion(.success(already)) }
+        work.signal()
+        scanReady()
+    }
+
+    /// Queues every `.ready` file not yet stored, oldest first (PostgreSQL archives in that order).
+    func scanReady(now: Date = Date()) {
+        guard let layout = layout(), let entries = try? FileManager.default.contentsOfDirectory(atPath: layout.walDirectory + "/archive_status")
+        else { return }
+        let ready = entries.filter { $0.hasSuffix(".ready") }.map { String($0.dropLast(6)) }.sorted()
+        let added = state.withLock { state in
+            var added = 0
+            for name in ready where state.stored[name] == nil && !state.inFlight.contains(name) && !state.queued.contains(name) {
+                if let failed = state.failedAt[name], now.timeIntervalSince(failed) < 5 { continue }
+                state.queued.append(name)
+                added += 1
+            }
+            return added
+        }
+        for _ in 0..<added { work.signal() }
+    }
+
+    // MARK: - Workers
+
+    private func workLoop() {
+        guard let transfer = try? WALTransfer() else { return logger.error("cannot create an HTTP connection: WAL uploads stopped") }
+        while true {
+            work.wait()
+            let next: String?? = state.withLock { state in
+                if state.stopping { return .some(nil) }
+                guard !state.queued.isEmpty else { return nil }
+                let name = state.queued.removeFirst()
+                state.inFlight.insert(name)
+                return .some(name)
+            }
+            guard let picked = next else { continue }
+            guard let name = picked else { return }
+            finish(name, uploadResult(name, transfer: transfer))
+        }
+    }
+
+    private func uploadResult(_ name: String, transfer: WALTransfer) -> Result<WALStored, SnapfleetError> {
+        do throws(SnapfleetError) {
+            guard let layout = layout() else {
+                throw SnapfleetError(.postgresError, "PostgreSQL's WAL directory is not known (is PostgreSQL up?)", retryable: true)
+            }
+            let upload = WALUpload(name: name, layout: layout, capabilities: capabilities, controller: controller, transfer: transfer)
+            return .success(try upload.run(ahead: Self.following(name, count: ProtocolLimits.maxWALNames - 1, segmentSize: layout.segmentSize)))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func finish(_ name: String, _ result: Result<WALStored, SnapfleetError>) {
+        let waiters = state.withLock { state in
+            state.inFlight.remove(name)
+            switch result {
+            case .success(let stored):
+                state.stored[name] = stored
+                if state.stored.count > 10_000, let oldest = state.stored.keys.min() { state.stored.removeValue(forKey: oldest) }
+            case .failure:
+                state.failedAt[name] = Date()
+            }
+            return state.waiters.removeValue(forKey: name) ?? []
+        }
+        switch result {
+        case .success(let stored):
+            logger.debug("WAL archived", metadata: ["wal": "\(name)", "key": "\(stored.key)", "already_archived": "\(stored.alreadyArchived)"])
+        case .failure(let error):
+            let level: Logger.Level = error.code == .alreadyExists || !waiters.isEmpty ? .error : .warning
+            logger.log(level: level, "WAL not archived", metadata: ["wal": "\(name)", "error": "\(error)"])
+        }
+        for waiter in waiters { waiter(result) }
+    }
+
+    // MARK: - Names
+
+    /// The WAL file name of `path`, which must lie directly in PostgreSQL's `pg_wal` (after symlinks).
+    func checkedName(_ path: String) throws(SnapfleetError) -> String {
+        guard let layout = layout() else {
+            throw SnapfleetError(.postgresError, "PostgreSQL's WAL directory is not known (is PostgreSQL up?)", retryable: true)
+        }
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let directory = URL(fileURLWithPath: layout.walDirectory).resolvingSymlinksInPath().path
+        let name = (resolved as NSString).lastPathComponent
+        guard (resolved as NSString).deletingLastPathComponent == directory else {
+            throw SnapfleetError(.invalidBody, "\(path) is not a file of PostgreSQL's WAL directory \(layout.walDirectory)")
+        }
+        try Wire.checkWALArchiveName(name, field: "wal-push path")
+        return name
+    }
+
+    /// The `count` segment names after `name` on its timeline (none for a non-segment file).
+    static func following(_ name: String, count: Int, segmentSize: Int) -> [String] {
+        guard let segment = WALFileName(name) else { return [] }
+        let number = segment.segmentNumber(segmentSize: segmentSize)
+        return (1...max(1, count)).map {
+            WALFileName(timeline: segment.timeline, segmentNumber: number + UInt64($0), segmentSize: segmentSize).description
+        }
+    }
+}

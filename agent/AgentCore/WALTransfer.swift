@@ -1,0 +1,78 @@
+import Foundation
+import HTTPClient
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// Moves one WAL object with one presigned URL: the only way the agent talks to object storage.
+///
+/// Not thread-safe (one libcurl handle, kept alive between requests): one per worker thread.
+final class WALTransfer {
+    private let connection: HTTPConnection
+
+    /// What a PUT came to.
+    enum PutOutcome: Equatable {
+        /// Stored (2xx): durable in the object store.
+        case stored
+        /// 412: an object is already there (the URL can never replace it).
+        case exists
+        /// 403: the URL expired or was refused; ask for a new one.
+        case refused(String)
+        /// 5xx, 429 or no answer: try again later.
+        case retryable(String)
+    }
+
+    /// A transfer with its own connection.
+    init() throws(SnapfleetError) {
+        do { connection = try HTTPConnection() } catch let error as SnapfleetError { throw error } catch {
+            throw SnapfleetError(.internalError, "cannot create an HTTP connection: \(error)")
+        }
+    }
+
+    /// PUTs `body` with the URL's signed headers and `Content-MD5`, so the store checks the bytes.
+    func put(_ body: [UInt8], md5: [UInt8], with url: WALURL) -> PutOutcome {
+        var headers = url.headers.map { ($0.key, $0.value) }
+        headers.append(("Content-MD5", Data(md5).base64EncodedString()))
+        switch perform(HTTPRequest(method: .put, url: url.url, headers: HTTPHeaders(headers), body: .bytes(body), timeout: .seconds(120))) {
+        case .failure(let error): return .retryable(error.message)
+        case .success(let response) where response.isSuccess: return .stored
+        case .success(let response) where response.status == 412: return .exists
+        case .success(let response) where response.status == 403: return .refused(Self.summary(response))
+        case .success(let response): return .retryable(Self.summary(response))
+        }
+    }
+
+    /// The stored object's ETag (its MD5 for a single-part upload, in hex), via a HEAD URL.
+    func etag(with url: WALURL) throws(SnapfleetError) -> String? {
+        let response = try perform(HTTPRequest(method: .head, url: url.url, timeout: .seconds(30))).get()
+        guard response.isSuccess else {
+            if response.status == 404 { return nil }
+            throw SnapfleetError(.httpError, "HEAD \(url.key): \(Self.summary(response))", retryable: response.status >= 500)
+        }
+        return response.headers.values(for: "ETag").first?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    }
+
+    /// GETs an object; nil for 404 (not in the archive under this key).
+    func get(with url: WALURL) throws(SnapfleetError) -> [UInt8]? {
+        let response = try perform(HTTPRequest(method: .get, url: url.url, timeout: .seconds(120), maxResponseBytes: 1 << 30)).get()
+        if response.status == 404 { return nil }
+        guard response.isSuccess else {
+            throw SnapfleetError(.httpError, "GET \(url.key): \(Self.summary(response))", retryable: response.status >= 500 || response.status == 429)
+        }
+        return response.body
+    }
+
+    private func perform(_ request: HTTPRequest) -> Result<HTTPResponse, SnapfleetError> {
+        do { return .success(try connection.perform(request)) } catch let error as SnapfleetError { return .failure(error) } catch {
+            return .failure(SnapfleetError(.ioError, "\(error)", retryable: true))
+        }
+    }
+
+    /// `<status> <S3 error code>`, never the URL (it is a capability).
+    static func summary(_ response: HTTPResponse) -> String {
+        let text = response.text
+        guard let start = text.range(of: "<Code>"), let end = text.range(of: "</Code>", range: start.upperBound..<text.endIndex) else {
+            return "HTTP \(response.status)"
+        }
+        return "HTTP \(response.status) \(text[start.upperBound..<end.lowerBound])"
+    }
+}

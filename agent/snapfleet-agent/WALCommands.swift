@@ -1,0 +1,93 @@
+import AgentCore
+import ArgumentParser
+import Foundation
+import Messaging
+import ProgramSupport
+import SnapfleetConfig
+import SnapfleetCore
+import SnapfleetProtocol
+
+/// How `wal-push` and `wal-fetch` find the agent: `--config`, else `$SNAPFLEET_AGENT_CONFIG`,
+/// else `/etc/snapfleet/agent.yaml`; its `local_socket` names the socket.
+struct WALClientOptions: ParsableArguments {
+    @Option(name: .long, help: "The agent's configuration file (default: $SNAPFLEET_AGENT_CONFIG, else /etc/snapfleet/agent.yaml).")
+    var config: String?
+
+    /// The local socket, or exit 2 naming the file and the key.
+    func socket() -> String {
+        let path = config ?? ProcessInfo.processInfo.environment["SNAPFLEET_AGENT_CONFIG"] ?? "/etc/snapfleet/agent.yaml"
+        do { return try ConfigLoader.load(AgentConfig.self, from: path).localSocket } catch { ProgramExit.fail("snapfleet-agent", error) }
+    }
+}
+
+/// `wal-push %p`: PostgreSQL's `archive_command`.
+struct WALPushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wal-push",
+        abstract: "Archive one WAL file through the local agent; exit 0 only once it is durable in the archive.",
+        discussion: """
+            Use as archive_command = 'snapfleet-agent wal-push %p'. The agent uploads straight to object storage with \
+            URLs the controller signs (or sends the bytes to the controller for a file:// archive), usually ahead of \
+            this call. A file already archived with the same content counts as archived; different content is refused \
+            and never overwritten. Exit status: 0 archived, 1 not archived (PostgreSQL retries), 2 bad configuration.
+            """)
+
+    @OptionGroup var options: WALClientOptions
+    @Argument(help: "The WAL file (PostgreSQL's %p, relative to the data directory).")
+    var path: String
+
+    func run() throws {
+        let socket = options.socket()
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        do {
+            let reply = try LocalClient.call(.walPush(WALPush(path: absolute)), socketPath: socket, timeout: .seconds(600))
+            guard case .walStored = reply else { throw SnapfleetError(.unexpectedMessage, "the agent answered \(reply.type.rawValue)") }
+        } catch {
+            ProgramExit.printError("snapfleet-agent wal-push \(path): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `wal-fetch %f %p`: PostgreSQL's `restore_command`.
+struct WALFetchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wal-fetch",
+        abstract: "Fetch one WAL file from the archive through the local agent.",
+        discussion: """
+            Use as restore_command = 'snapfleet-agent wal-fetch %f %p'. Reads segments snapfleet or barman-cloud \
+            archived, uncompressed, gzip or zstd; the agent fetches the next segments ahead. Exit status: 0 fetched, \
+            1 not in the archive (PostgreSQL then ends recovery normally), 2 bad configuration, 3 any other error.
+            """)
+
+    @OptionGroup var options: WALClientOptions
+    @Argument(help: "The WAL file name (PostgreSQL's %f).")
+    var name: String
+    @Argument(help: "Where to write it (PostgreSQL's %p).")
+    var destination: String
+
+    func run() throws {
+        let socket = options.socket()
+        do {
+            let (reply, attachments) = try LocalClient.exchange(.walFetch(WALFileRequest(name: name)), socketPath: socket, timeout: .seconds(600))
+            guard case .walData(let data) = reply else { throw SnapfleetError(.unexpectedMessage, "the agent answered \(reply.type.rawValue)") }
+            guard data.found else { throw ExitCode(1) }
+            guard attachments.count == 1 else { throw SnapfleetError(.invalidBody, "the agent sent \(name) without its bytes") }
+            try write(attachments[0])
+        } catch let error as SnapfleetError {
+            ProgramExit.printError("snapfleet-agent wal-fetch \(name): \(error)")
+            throw ExitCode(3)
+        }
+    }
+
+    /// Writes to a temporary name beside the destination, then renames: PostgreSQL never sees half a file.
+    private func write(_ bytes: [UInt8]) throws(SnapfleetError) {
+        let temporary = destination + ".snapfleet-partial"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o600]),
+            rename(temporary, destination) == 0
+        else {
+            unlink(temporary)
+            throw SnapfleetError(.ioError, "cannot write \(destination)")
+        }
+    }
+}

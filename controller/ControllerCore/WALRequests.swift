@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+import ObjectStore
+import SnapfleetCore
+import SnapfleetProtocol
+import Synchronization
+
+/// Answers an agent's WAL requests from its server's archive: the reply and its binary frames.
+struct WALRequests {
+    let archive: WALArchive
+
+    /// `wal_urls_request` → `wal_urls`; `wal_put` (one frame) → `wal_stored`; `wal_get` → `wal_data` (+ one frame when found).
+    func answer(_ message: Message, attachments: [[UInt8]]) throws(SnapfleetError) -> (Message, [[UInt8]]) {
+        switch message {
+        case .walURLsRequest(let request):
+            return (.walURLs(try archive.urls(request)), [])
+        case .walPut(let put):
+            guard archive.catalog.store is FileObjectStore else {
+                throw SnapfleetError(.unexpectedMessage, "wal_put is only for file:// destinations; ask for URLs", hint: "wal_urls_request")
+            }
+            guard attachments.count == 1 else {
+                throw SnapfleetError(.invalidBody, "wal_put needs exactly one binary frame, got \(attachments.count)")
+            }
+            return (.walStored(try archive.put(put, bytes: attachments[0])), [])
+        case .walGet(let request):
+            guard archive.catalog.store is FileObjectStore else {
+                throw SnapfleetError(.unexpectedMessage, "wal_get is only for file:// destinations; ask for URLs", hint: "wal_urls_request")
+            }
+            let (data, bytes) = try archive.get(request.name)
+            return (.walData(data), bytes.map { [$0] } ?? [])
+        default:
+            throw SnapfleetError(.unexpectedMessage, "\(message.type.rawValue) is not a WAL request")
+        }
+    }
+}
+
+/// Each server's `WALArchive`, opened once and reopened after five minutes (credentials from
+/// the instance metadata service expire).
+final class WALArchives: Sendable {
+    private struct Opened {
+        let archive: WALArchive
+        let at: Date
+    }
+
+    private let opened = Mutex<[String: Opened]>([:])
+
+    /// Creates an empty cache.
+    init() {}
+
+    /// The server's archive, opening it if needed.
+    func archive(server: String, config: ServerConfig, logger: Logger, now: Date = Date()) throws(SnapfleetError) -> WALArchive {
+        if let cached = opened.withLock({ $0[server] }), now.timeIntervalSince(cached.at) < 300 { return cached.archive }
+        let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
+        let archive = WALArchive(
+            server: server, catalog: catalog, compression: config.walCompression, urlLifetime: config.walURLLifetimeSeconds, logger: logger)
+        opened.withLock { $0[server] = Opened(archive: archive, at: now) }
+        return archive
+    }
+}
