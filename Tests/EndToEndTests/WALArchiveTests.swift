@@ -89,6 +89,23 @@ struct WALArchiveTests {
         #expect(setup.s3.log.contains("fault 503"), "the faults were injected")
     }
 
+    @Test("the controller stopped: archiving goes on with the URLs in hand, then fails cleanly, and resumes by itself when it returns")
+    func controllerOutage() throws {
+        let setup = try WALSetup(compression: "none")
+        try setup.waitUntilArchived(try setup.switchSegments(3))
+        setup.fleet.controller?.stop()
+        let inHand = try setup.switchSegments(20)
+        try setup.waitUntilArchived(inHand)
+        #expect(try setup.archiverFailures() == 0, "archived without the controller, on the URLs the agent held")
+        let beyond = try setup.switchSegments(70)
+        #expect(try eventually(timeout: .seconds(60)) { try setup.archiverFailures() > 0 }, "past the URLs in hand, wal-push fails")
+        try setup.startController()
+        _ = try setup.switchSegments(1)  // wakes PostgreSQL's archiver, which otherwise waits a minute after failures
+        try setup.waitUntilArchived(beyond)
+        let check = try setup.compareArchive()
+        #expect(check.compared >= 94 && check.different.isEmpty, "\(check)")
+    }
+
     @Test("the agent restarted mid-stream: archiving resumes and the archive is complete")
     func agentRestarted() throws {
         let setup = try WALSetup(compression: "zstd")
@@ -139,7 +156,7 @@ final class WALSetup {
               endpoint_url: \(s3.endpoint)
             """
         try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
-        try fleet.startController(environment: ["AWS_ACCESS_KEY_ID": VerifyingS3.accessKeyID, "AWS_SECRET_ACCESS_KEY": VerifyingS3.secretAccessKey])
+        try fleet.startController(environment: Self.credentials)
         _ = try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo)
         try cluster.start()
         agent = try fleet.startAgent(config: agentConfig, name: "agent1")
@@ -150,6 +167,11 @@ final class WALSetup {
         fleet.stop()
         try? cluster.stop(mode: "immediate")
     }
+
+    /// Starts (or restarts) the controller, with the S3 credentials in its environment only.
+    func startController() throws { try fleet.startController(environment: Self.credentials) }
+
+    static let credentials = ["AWS_ACCESS_KEY_ID": VerifyingS3.accessKeyID, "AWS_SECRET_ACCESS_KEY": VerifyingS3.secretAccessKey]
 
     /// Starts the agent again (after the test killed it).
     func restartAgent() throws {

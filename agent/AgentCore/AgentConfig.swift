@@ -23,6 +23,9 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
     public var localSocketUser: String
     /// How many WAL files are uploaded at once. Default 4.
     public var walUploadConcurrency: Int
+    /// How much WAL (in seconds, at the observed rate; at least 64 segments) the agent holds
+    /// upload URLs for, so archiving outlasts a controller outage that long. Default 3600.
+    public var walLookAheadSeconds: Int
 
     /// The default `local_socket`.
     public static let defaultLocalSocket = "/run/snapfleet/agent.sock"
@@ -31,8 +34,9 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
     public init(
         controller: String, controllerPublicKey: CurvePublicKey, keyFile: String, postgres: Redacted<String>,
         server: String? = nil, factsIntervalSeconds: Int = 30, localSocket: String = defaultLocalSocket,
-        localSocketUser: String = "postgres", walUploadConcurrency: Int = 4
+        localSocketUser: String = "postgres", walUploadConcurrency: Int = 4, walLookAheadSeconds: Int = 3600
     ) {
+        self.walLookAheadSeconds = walLookAheadSeconds
         self.localSocket = localSocket
         self.localSocketUser = localSocketUser
         self.walUploadConcurrency = walUploadConcurrency
@@ -54,6 +58,7 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         case localSocket = "local_socket"
         case localSocketUser = "local_socket_user"
         case walUploadConcurrency = "wal_upload_concurrency"
+        case walLookAheadSeconds = "wal_look_ahead_seconds"
     }
 
     /// Decodes, filling in the documented defaults.
@@ -68,6 +73,7 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         localSocket = try container.decodeIfPresent(String.self, forKey: .localSocket) ?? Self.defaultLocalSocket
         localSocketUser = try container.decodeIfPresent(String.self, forKey: .localSocketUser) ?? "postgres"
         walUploadConcurrency = try container.decodeIfPresent(Int.self, forKey: .walUploadConcurrency) ?? 4
+        walLookAheadSeconds = try container.decodeIfPresent(Int.self, forKey: .walLookAheadSeconds) ?? 3600
     }
 
     /// Checks the endpoint, paths, the server name and ranges.
@@ -77,6 +83,7 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         try ConfigCheck.range(factsIntervalSeconds, 1...3600, key: "facts_interval_seconds")
         try ConfigCheck.absolutePath(localSocket, key: "local_socket")
         try ConfigCheck.range(walUploadConcurrency, 1...32, key: "wal_upload_concurrency")
+        try ConfigCheck.range(walLookAheadSeconds, 60...86_400, key: "wal_look_ahead_seconds")
         guard !localSocketUser.isEmpty else { throw ConfigCheck.invalid("local_socket_user", "must not be empty") }
         if let server {
             do { try Wire.checkServerName(server, field: "it") } catch {

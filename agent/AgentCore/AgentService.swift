@@ -46,10 +46,10 @@ public final class AgentService: DaemonService {
             throw SnapfleetError(error.code, "\(configPath): key 'local_socket': \(error.message)", hint: error.hint)
         }
         _ = loop.add(local, isRouter: true) { service.value?.handleLocal($0) }
-        let asker = Self.asker(loop: loop, controller: controller)
+        let asker = Self.asker(loop: loop, controller: controller) { service.value?.link.withLock { $0.isAccepted } ?? false }
         archiver = WALArchiver(
             layout: { service.value?.walLayout }, capabilities: WALCapabilities(controller: asker), controller: asker, logger: logger,
-            concurrency: config.walUploadConcurrency)
+            concurrency: config.walUploadConcurrency, lookAheadSeconds: config.walLookAheadSeconds)
         fetcher = WALFetcher(controller: asker, segmentSize: { service.value?.walLayout?.segmentSize ?? 16 << 20 }, logger: logger)
         service.value = self
         loop.addTimer(every: .seconds(1)) { [weak self] in self?.archiver.scanReady() }
@@ -198,8 +198,12 @@ public final class AgentService: DaemonService {
     }
 
     /// Requests to the controller from worker threads, which block until the reply.
-    private static func asker(loop: MessageLoop, controller: Peer) -> ControllerAsker {
+    /// While the controller is away (`connected` false), requests fail at once rather than at their timeout.
+    private static func asker(loop: MessageLoop, controller: Peer, connected: @escaping @Sendable () -> Bool) -> ControllerAsker {
         ControllerAsker { message, attachments, timeout in
+            guard connected() else {
+                return .failure(SnapfleetError(.agentNotConnected, "the controller is not reachable (no accepted hello)", retryable: true))
+            }
             let done = DispatchSemaphore(value: 0)
             let result = Mutex<Result<Inbound, SnapfleetError>?>(nil)
             loop.request(message, to: controller, timeout: timeout, attachments: attachments) { outcome in

@@ -30,6 +30,8 @@ final class WALArchiver: Sendable {
         var waiters: [String: [Completion]] = [:]
         /// When a look-ahead upload last failed: not retried before PostgreSQL asks or 5 s pass.
         var failedAt: [String: Date] = [:]
+        /// When each segment of the last hour was archived: the WAL rate the look-ahead follows.
+        var recent: [Date] = []
         var stopping = false
     }
 
@@ -38,14 +40,17 @@ final class WALArchiver: Sendable {
     private let controller: ControllerAsker
     private let logger: Logger
     private let concurrency: Int
+    private let lookAheadSeconds: Int
     private let state = Mutex(State())
     private let work = DispatchSemaphore(value: 0)
 
     /// An archiver uploading `concurrency` files at once.
+    /// URLs are kept in hand for `lookAheadSeconds` of WAL at the observed rate (at least 64 segments).
     init(
         layout: @escaping @Sendable () -> Layout?, capabilities: WALCapabilities, controller: ControllerAsker, logger: Logger,
-        concurrency: Int
+        concurrency: Int, lookAheadSeconds: Int = 3600
     ) {
+        self.lookAheadSeconds = lookAheadSeconds
         self.layout = layout
         self.capabilities = capabilities
         self.controller = controller
@@ -127,7 +132,9 @@ final class WALArchiver: Sendable {
                 throw SnapfleetError(.postgresError, "PostgreSQL's WAL directory is not known (is PostgreSQL up?)", retryable: true)
             }
             let upload = WALUpload(name: name, layout: layout, capabilities: capabilities, controller: controller, transfer: transfer)
-            return .success(try upload.run(ahead: Self.following(name, count: ProtocolLimits.maxWALNames - 1, segmentSize: layout.segmentSize)))
+            let stored = try upload.run(ahead: Self.following(name, count: ProtocolLimits.maxWALNames - 1, segmentSize: layout.segmentSize))
+            capabilities.refill(Self.following(name, count: lookAheadCount(), segmentSize: layout.segmentSize))
+            return .success(stored)
         } catch {
             return .failure(error)
         }
@@ -139,6 +146,9 @@ final class WALArchiver: Sendable {
             switch result {
             case .success(let stored):
                 state.stored[name] = stored
+                let now = Date()
+                state.recent.append(now)
+                state.recent.removeAll { now.timeIntervalSince($0) > 3600 }
                 if state.stored.count > 10_000, let oldest = state.stored.keys.min() { state.stored.removeValue(forKey: oldest) }
             case .failure:
                 state.failedAt[name] = Date()
@@ -153,6 +163,12 @@ final class WALArchiver: Sendable {
             logger.log(level: level, "WAL not archived", metadata: ["wal": "\(name)", "error": "\(error)"])
         }
         for waiter in waiters { waiter(result) }
+    }
+
+    /// Segments to hold URLs for: `lookAheadSeconds` at the last hour's rate, 64 to 4096.
+    private func lookAheadCount() -> Int {
+        let perHour = state.withLock { $0.recent.count }
+        return min(4096, max(ProtocolLimits.maxWALNames, perHour * lookAheadSeconds / 3600))
     }
 
     // MARK: - Names

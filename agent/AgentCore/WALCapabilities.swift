@@ -52,6 +52,20 @@ final class WALCapabilities: Sendable {
         return fresh
     }
 
+    /// Keeps URLs for `following` (the files expected next, nearest first) in hand: when fewer
+    /// than half are held, asks for the missing ones, 64 at a time. Errors are left to the next
+    /// upload that needs a URL (the controller may be away for a while; that is what the URLs are for).
+    func refill(_ following: [String], now: Date = Date()) {
+        guard heldCount(following, now: now) < following.count / 2 else { return }
+        asking.lock()
+        defer { asking.unlock() }
+        let missing = following.filter { usable($0, now: now) == nil }
+        for start in stride(from: 0, to: missing.count, by: ProtocolLimits.maxWALNames) {
+            let batch = Array(missing[start..<min(missing.count, start + ProtocolLimits.maxWALNames)])
+            guard (try? request(batch, now: now)) != nil else { return }
+        }
+    }
+
     /// How many of `names` have URLs valid for another minute (how far ahead archiving can run alone).
     func heldCount(_ names: [String], now: Date = Date()) -> Int { names.filter { usable($0, now: now) != nil }.count }
 
