@@ -161,6 +161,15 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         return locked
     }
 
+    /// The volumes attached to the instance, each with the snapshot it was created from.
+    public func attachedDisks(of instance: InstanceInfo) throws(SnapfleetError) -> [AttachedDisk] {
+        let volumes = try client.describeVolumes(filters: [EC2Filter("attachment.instance-id", [instance.id])])
+        return volumes.compactMap { volume in
+            guard let attachment = volume.attachments.first(where: { $0.instanceID == instance.id }) else { return nil }
+            return AttachedDisk(id: volume.id, deviceName: attachment.device, sourceSnapshotID: volume.sourceSnapshotID)
+        }
+    }
+
     /// The snapshots tagged `snapfleet_backup_id=<backupID>`, owned by this account.
     public func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo] {
         let found = try client.describeSnapshots(owners: ["self"], filters: [EC2Filter("tag:snapfleet_backup_id", [backupID])])

@@ -1,3 +1,4 @@
+import HostInspection
 import SnapfleetCore
 
 /// Runs work while a filesystem is frozen (`fsfreeze -f`), and always thaws it afterwards.
@@ -10,7 +11,7 @@ enum LocalFreeze {
         _ mountPoint: String?, disk: String, _ body: () throws(SnapfleetError) -> T
     ) throws(SnapfleetError) -> T {
         guard let mountPoint else { return try body() }
-        try LocalCommand.check(
+        try HostCommand.check(
             ["fsfreeze", "-f", mountPoint], what: "cannot freeze \(mountPoint) (disk \(disk))",
             hint: "is it already frozen by another backup? fsfreeze needs root")
         let outcome: Result<T, SnapfleetError>
@@ -29,11 +30,11 @@ enum LocalFreeze {
         var lastFailure = ""
         for attempt in 0..<3 {
             do {
-                try LocalCommand.check(["fsfreeze", "-u", mountPoint], what: "fsfreeze -u")
+                try HostCommand.check(["fsfreeze", "-u", mountPoint], what: "fsfreeze -u")
                 return nil
             } catch {
                 lastFailure = error.message
-                LocalCommand.pause(milliseconds: 100 * (attempt + 1))
+                HostCommand.pause(milliseconds: 100 * (attempt + 1))
             }
         }
         return lastFailure

@@ -41,11 +41,11 @@ struct LocalLoopDevices: Sendable {
         var lastError = SnapfleetError(.ioError, "cannot attach \(imagePath)")
         for attempt in 0..<5 {
             do {
-                return try LocalCommand.check(
+                return try HostCommand.check(
                     arguments, what: "cannot attach disk image \(imagePath)", hint: "losetup needs root and a free loop device")
             } catch {
                 lastError = error
-                LocalCommand.pause(milliseconds: 100 * (attempt + 1))
+                HostCommand.pause(milliseconds: 100 * (attempt + 1))
             }
         }
         throw lastError
@@ -53,12 +53,12 @@ struct LocalLoopDevices: Sendable {
 
     /// Detaches a loop device with `losetup -d`.
     func detach(_ devicePath: String) throws(SnapfleetError) {
-        try LocalCommand.check(
+        try HostCommand.check(
             ["losetup", "-d", devicePath], what: "cannot detach \(devicePath)", hint: "is a filesystem on it still mounted?")
     }
 
     /// Every attached loop device with its backing file.
-    private func attachedDevices() throws(SnapfleetError) -> [(device: String, backingFile: String)] {
+    func attachedDevices() throws(SnapfleetError) -> [(device: String, backingFile: String)] {
         do {
             return try blockDevices.diskNames().filter { $0.hasPrefix("loop") }.compactMap { name in
                 // `try?`: a loop device released between the listing and the lookup is simply gone.

@@ -1,3 +1,4 @@
+import Foundation
 import HostInspection
 import SnapfleetCore
 
@@ -105,6 +106,34 @@ public struct LocalSnapshotProvider: SnapshotProvider {
         }
         return found.sorted { $0.id < $1.id }
     }
+
+    /// Loop devices on this host, each with the snapshot its image was cloned from (`<image>.origin`).
+    public func attachedDisks(of instance: InstanceInfo) throws(SnapfleetError) -> [AttachedDisk] {
+        guard instance.id == hostName else { throw SnapfleetError(.notFound, "instance \(instance.id) is not this host (\(hostName))") }
+        return try loops.attachedDevices().map { device in
+            let origin = try? String(contentsOfFile: Self.originPath(device.backingFile), encoding: .utf8)
+            return AttachedDisk(
+                id: device.backingFile, deviceName: device.device, sourceSnapshotID: origin?.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    /// Clones the snapshot's image into `<snapshot directory>/volumes/`, records its origin, and
+    /// attaches it to a free loop device (the device name asked for cannot be chosen locally).
+    public func provisionDisk(from snapshot: SnapshotInfo, deviceName: String, instance: InstanceInfo) throws(SnapfleetError) -> AttachedDisk {
+        let volumes = snapshotDirectory + "/volumes"
+        guard mkdir(volumes, 0o700) == 0 || errno == EEXIST else { throw LocalPaths.error(errno, "cannot create \(volumes)") }
+        var stamp = timespec()
+        clock_gettime(CLOCK_REALTIME, &stamp)
+        let image = "\(volumes)/\(snapshot.name)-\(stamp.tv_sec)\(stamp.tv_nsec / 1_000_000).img"
+        try cloneVolume(from: snapshot, to: image)
+        guard FileManager.default.createFile(atPath: Self.originPath(image), contents: Data(snapshot.id.utf8)) else {
+            throw SnapfleetError(.ioError, "cannot record the origin of \(image)")
+        }
+        return AttachedDisk(id: image, deviceName: try attach(image), sourceSnapshotID: snapshot.id)
+    }
+
+    /// Where a cloned image records the snapshot it came from.
+    static func originPath(_ image: String) -> String { image + ".origin" }
 
     /// Copies a snapshot's image to a new image file at `imagePath` (never replacing one), for restores.
     public func cloneVolume(from snapshot: SnapshotInfo, to imagePath: String) throws(SnapfleetError) {

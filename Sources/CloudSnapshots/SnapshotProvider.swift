@@ -31,9 +31,38 @@ public protocol SnapshotProvider: Sendable {
 
     /// Every snapshot tagged with this backup id (to finish a backup a stopped controller left behind).
     func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo]
+
+    /// Every disk attached to `instance`, with the snapshot each was created from (restore checks).
+    func attachedDisks(of instance: InstanceInfo) throws(SnapfleetError) -> [AttachedDisk]
+
+    /// Creates a disk from `snapshot` and attaches it to `instance` as `deviceName` (`restore --provision`).
+    func provisionDisk(from snapshot: SnapshotInfo, deviceName: String, instance: InstanceInfo) throws(SnapfleetError) -> AttachedDisk
+}
+
+/// A disk attached to an instance, and where it came from.
+public struct AttachedDisk: Sendable, Equatable {
+    /// The provider's id (`vol-…`, or the image path for local).
+    public var id: String
+    /// The device it is attached as (`/dev/sdf`, `/dev/loop4`).
+    public var deviceName: String
+    /// The snapshot it was created from, if any.
+    public var sourceSnapshotID: String?
+
+    /// Describes an attached disk.
+    public init(id: String, deviceName: String, sourceSnapshotID: String?) {
+        self.id = id
+        self.deviceName = deviceName
+        self.sourceSnapshotID = sourceSnapshotID
+    }
 }
 
 extension SnapshotProvider {
+    /// Providers that cannot provision disks say so.
+    public func provisionDisk(from snapshot: SnapshotInfo, deviceName: String, instance: InstanceInfo) throws(SnapfleetError) -> AttachedDisk {
+        throw SnapfleetError(
+            .invalidConfiguration, "the \(name) provider cannot create disks from snapshots yet", hint: "create, attach and mount them yourself")
+    }
+
     /// Providers without snapshot locks refuse a lock policy (configuration checks keep it from happening).
     public func lockSnapshot(_ snapshot: SnapshotInfo, policy: SnapshotLockPolicy) throws(SnapfleetError) -> SnapshotInfo {
         throw SnapfleetError(.invalidConfiguration, "the \(name) provider cannot lock snapshots")

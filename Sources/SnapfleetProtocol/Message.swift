@@ -58,6 +58,14 @@ public enum Message: Sendable, Equatable {
     case walPush(WALPush)
     /// See `MessageType.walFetch`.
     case walFetch(WALFileRequest)
+    /// See `MessageType.restoreRun`.
+    case restoreRun(RestoreRunRequest)
+    /// See `MessageType.restoreResult`.
+    case restoreResult(RestoreRunOutcome)
+    /// See `MessageType.restorePrepare`.
+    case restorePrepare(RestorePrepare)
+    /// See `MessageType.restoreReport`.
+    case restoreReport(RestoreReport)
 
     /// The message's type.
     public var type: MessageType {
@@ -90,6 +98,10 @@ public enum Message: Sendable, Equatable {
         case .walData: .walData
         case .walPush: .walPush
         case .walFetch: .walFetch
+        case .restoreRun: .restoreRun
+        case .restoreResult: .restoreResult
+        case .restorePrepare: .restorePrepare
+        case .restoreReport: .restoreReport
         }
     }
 
@@ -121,6 +133,10 @@ public enum Message: Sendable, Equatable {
         case .walGet(let body), .walFetch(let body): body
         case .walData(let body): body
         case .walPush(let body): body
+        case .restoreRun(let body): body
+        case .restoreResult(let body): body
+        case .restorePrepare(let body): body
+        case .restoreReport(let body): body
         }
     }
 
@@ -155,6 +171,10 @@ public enum Message: Sendable, Equatable {
         case .walData: .walData(try body.decode(WALData.self))
         case .walPush: .walPush(try body.decode(WALPush.self))
         case .walFetch: .walFetch(try body.decode(WALFileRequest.self))
+        case .restoreRun: .restoreRun(try body.decode(RestoreRunRequest.self))
+        case .restoreResult: .restoreResult(try body.decode(RestoreRunOutcome.self))
+        case .restorePrepare: .restorePrepare(try body.decode(RestorePrepare.self))
+        case .restoreReport: .restoreReport(try body.decode(RestoreReport.self))
         }
     }
 }

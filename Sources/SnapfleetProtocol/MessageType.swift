@@ -59,15 +59,23 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case walPush = "wal_push"
     /// `wal-fetch` → agent: this WAL file from the archive, decompressed.
     case walFetch = "wal_fetch"
+    /// Operator → controller: restore a backup onto a recovery server.
+    case restoreRun = "restore_run"
+    /// Controller → operator: the answer to `restore_run`.
+    case restoreResult = "restore_result"
+    /// Controller → agent: check the recovery host, and prepare the data directory.
+    case restorePrepare = "restore_prepare"
+    /// Agent → controller: the answer to `restore_prepare`.
+    case restoreReport = "restore_report"
 
     /// Whether a message of this type is a request, a reply or a notification.
     public var kind: Kind {
         switch self {
         case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList, .checkServer, .backupRun,
-            .walURLsRequest, .walPut, .walGet, .walPush, .walFetch:
+            .walURLsRequest, .walPut, .walGet, .walPush, .walFetch, .restoreRun, .restorePrepare:
             return .request
         case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport, .backupResult, .walURLs, .walStored,
-            .walData:
+            .walData, .restoreResult, .restoreReport:
             return .reply
         case .heartbeat, .backupLeaseExpired:
             return .notification
@@ -77,11 +85,12 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     /// Who may send a message of this type.
     public var sender: Sender {
         switch self {
-        case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult, .walURLsRequest, .walPut, .walGet: return .agent
+        case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult, .walURLsRequest, .walPut, .walGet, .restoreReport:
+            return .agent
         case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport, .backupResult,
-            .walURLs:
+            .walURLs, .restoreResult, .restorePrepare:
             return .controller
-        case .agentsList, .checkServer, .backupRun: return .operator
+        case .agentsList, .checkServer, .backupRun, .restoreRun: return .operator
         case .walPush, .walFetch: return .walClient
         case .heartbeat, .error, .walStored, .walData: return .anyone
         }

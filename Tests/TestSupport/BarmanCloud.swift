@@ -16,10 +16,21 @@ public enum BarmanCloud {
 
     /// Runs `barman-cloud-<tool>` with AWS settings pointing at `moto`.
     public static func run(_ tool: String, _ arguments: [String], moto: MotoServer) throws -> ProcessOutput {
+        try run(tool, arguments, endpoint: moto.endpoint, accessKeyID: moto.accessKeyID, secret: moto.secretAccessKey, region: moto.region)
+    }
+
+    /// Runs a tool against a `VerifyingS3` (its signatures are checked like snapfleet's).
+    public static func run(_ tool: String, _ arguments: [String], s3: VerifyingS3) throws -> ProcessOutput {
+        try run(tool, arguments, endpoint: s3.endpoint, accessKeyID: VerifyingS3.accessKeyID, secret: VerifyingS3.secretAccessKey, region: s3.region)
+    }
+
+    private static func run(
+        _ tool: String, _ arguments: [String], endpoint: String, accessKeyID: String, secret: String, region: String
+    ) throws -> ProcessOutput {
         try ChildProcess.run(
             [
-                "env", "AWS_ACCESS_KEY_ID=\(moto.accessKeyID)", "AWS_SECRET_ACCESS_KEY=\(moto.secretAccessKey)",
-                "AWS_DEFAULT_REGION=\(moto.region)", "AWS_ENDPOINT_URL=\(moto.endpoint)", "\(binDirectory ?? "")/barman-cloud-\(tool)",
+                "env", "AWS_ACCESS_KEY_ID=\(accessKeyID)", "AWS_SECRET_ACCESS_KEY=\(secret)", "AWS_DEFAULT_REGION=\(region)",
+                "AWS_ENDPOINT_URL=\(endpoint)", "\(binDirectory ?? "")/barman-cloud-\(tool)",
             ] + arguments)
     }
 }

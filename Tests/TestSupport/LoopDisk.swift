@@ -64,6 +64,12 @@ public final class LoopDisk: @unchecked Sendable {
         if readOnly { try Shell.check(["mount", "-o", "remount,bind,ro", path]) }
     }
 
+    /// Unmounts the disk's filesystem (it stays attached), as after losing the server.
+    public func unmount() throws {
+        try Shell.check(["umount", mountPoint])
+        lock.withLock { isMounted = false }
+    }
+
     /// Remounts the filesystem with new options, e.g. `remount,ro`.
     public func remount(options: String) throws {
         try Shell.check(["mount", "-o", options, mountPoint])

@@ -23,6 +23,8 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
     public var localSocketUser: String
     /// How many WAL files are uploaded at once. Default 4.
     public var walUploadConcurrency: Int
+    /// Whether `restore --provision` may have this agent mount disks. Default false.
+    public var allowMount: Bool
     /// How much WAL (in seconds, at the observed rate; at least 64 segments) the agent holds
     /// upload URLs for, so archiving outlasts a controller outage that long. Default 3600.
     public var walLookAheadSeconds: Int
@@ -34,8 +36,9 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
     public init(
         controller: String, controllerPublicKey: CurvePublicKey, keyFile: String, postgres: Redacted<String>,
         server: String? = nil, factsIntervalSeconds: Int = 30, localSocket: String = defaultLocalSocket,
-        localSocketUser: String = "postgres", walUploadConcurrency: Int = 4, walLookAheadSeconds: Int = 3600
+        localSocketUser: String = "postgres", walUploadConcurrency: Int = 4, walLookAheadSeconds: Int = 3600, allowMount: Bool = false
     ) {
+        self.allowMount = allowMount
         self.walLookAheadSeconds = walLookAheadSeconds
         self.localSocket = localSocket
         self.localSocketUser = localSocketUser
@@ -59,6 +62,7 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         case localSocketUser = "local_socket_user"
         case walUploadConcurrency = "wal_upload_concurrency"
         case walLookAheadSeconds = "wal_look_ahead_seconds"
+        case allowMount = "allow_mount"
     }
 
     /// Decodes, filling in the documented defaults.
@@ -74,6 +78,7 @@ public struct AgentConfig: ValidatableConfig, Equatable, Sendable {
         localSocketUser = try container.decodeIfPresent(String.self, forKey: .localSocketUser) ?? "postgres"
         walUploadConcurrency = try container.decodeIfPresent(Int.self, forKey: .walUploadConcurrency) ?? 4
         walLookAheadSeconds = try container.decodeIfPresent(Int.self, forKey: .walLookAheadSeconds) ?? 3600
+        allowMount = try container.decodeIfPresent(Bool.self, forKey: .allowMount) ?? false
     }
 
     /// Checks the endpoint, paths, the server name and ranges.

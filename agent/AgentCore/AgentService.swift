@@ -23,6 +23,7 @@ public final class AgentService: DaemonService {
     private let stopped = Flag()
     private let archiver: WALArchiver
     private let fetcher: WALFetcher
+    private let restoreCommand: String
 
     /// Loads the key, reads PostgreSQL's facts once and connects; errors name `configPath` and the key.
     public init(config: AgentConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
@@ -51,6 +52,7 @@ public final class AgentService: DaemonService {
             layout: { service.value?.walLayout }, capabilities: WALCapabilities(controller: asker), controller: asker, logger: logger,
             concurrency: config.walUploadConcurrency, lookAheadSeconds: config.walLookAheadSeconds)
         fetcher = WALFetcher(controller: asker, segmentSize: { service.value?.walLayout?.segmentSize ?? 16 << 20 }, logger: logger)
+        restoreCommand = Self.restoreCommand(configPath: configPath)
         service.value = self
         loop.addTimer(every: .seconds(1)) { [weak self] in self?.archiver.scanReady() }
         loop.addTimer(every: .seconds(1)) { [weak self] in self?.tick() }
@@ -120,6 +122,8 @@ public final class AgentService: DaemonService {
             answerBackupRequest(inbound)
         case .diskMap(let request):
             answerDiskMap(request, inbound)
+        case .restorePrepare(let request):
+            answerRestore(request, inbound)
         default:
             logger.warning("unexpected message from controller", metadata: ["message.type": "\(message.type.rawValue)"])
             guard message.type.kind == .request else { return }
@@ -157,6 +161,28 @@ public final class AgentService: DaemonService {
             }
             loop.send(.reply(to: inbound.envelope.id, reply), to: controller)
         }
+    }
+
+    // MARK: - Restore
+
+    /// Checking mounts and writing files touch the disk (and `mount` may wait): off the loop's thread.
+    private func answerRestore(_ request: RestorePrepare, _ inbound: Inbound) {
+        let preparation = RestorePreparation(allowMount: config.allowMount, restoreCommand: restoreCommand, mapping: DiskMapping())
+        Thread.detachNewThread { [loop, controller, logger] in
+            let report = preparation.answer(request)
+            logger.info(
+                "restore prepared",
+                metadata: ["backup.id": "\(request.backupID)", "passed": "\(report.passed)", "written": "\(report.written.count)"])
+            loop.send(.reply(to: inbound.envelope.id, .restoreReport(report)), to: controller)
+        }
+    }
+
+    /// `restore_command` for a restored server: this very executable and configuration file, so
+    /// that it works for the `postgres` user whatever its PATH.
+    private static func restoreCommand(configPath: String) -> String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "snapfleet-agent"
+        let config = configPath.hasPrefix("/") ? configPath : FileManager.default.currentDirectoryPath + "/" + configPath
+        return "\(executable) wal-fetch --config \(config) %f %p"
     }
 
     // MARK: - WAL (the local socket)

@@ -15,6 +15,11 @@ public struct DiskMapping: Sendable {
         self.devRoot = devRoot
     }
 
+    /// The host's mounts and block devices now.
+    func currentMapper() throws(SnapfleetError) -> DiskMapper {
+        do { return try mapper() } catch { throw SnapfleetError(.ioError, "cannot read this host's mounts and block devices: \(error)") }
+    }
+
     /// The answer for `request`; `facts` nil (PostgreSQL down) leaves `paths` empty.
     public func answer(_ request: DiskMapRequest, facts: ServerFacts?) throws(SnapfleetError) -> DiskMapResult {
         let mapper: DiskMapper
@@ -28,7 +33,7 @@ public struct DiskMapping: Sendable {
 
     /// The first candidate device that exists: the name itself, its `xvd` rename, the NVMe
     /// device whose serial is the volume id (how a Nitro instance shows an EBS volume).
-    private func locate(_ disk: DiskReference, with mapper: DiskMapper) -> DiskPlacement {
+    func locate(_ disk: DiskReference, with mapper: DiskMapper) -> DiskPlacement {
         for candidate in candidates(for: disk, blockDevices: mapper.blockDevices) {
             guard let found = try? mapper.mounts(ofDevicePath: candidate) else { continue }
             let mounts = found.mounts.map { MountPoint(target: $0.findmntTarget(), options: $0.findmntOptions) }

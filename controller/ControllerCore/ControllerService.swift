@@ -220,6 +220,25 @@ public final class ControllerService: DaemonService {
         }
     }
 
+    /// A restore may create disks and wait for them: it runs as a task; the reply comes at its end.
+    private func restore(_ request: RestoreRunRequest, _ inbound: Inbound) {
+        let coordinator = RestoreCoordinator(
+            config: config,
+            askAgent: { [weak self] server, message throws(SnapfleetError) in
+                guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
+                return try await self.request(message, server: server, timeout: .seconds(600)).envelope.message
+            }, logger: logger)
+        Task { [loop] in
+            let reply: Message
+            do throws(SnapfleetError) {
+                reply = .restoreResult(try await coordinator.run(request))
+            } catch {
+                reply = .error(ErrorBody(error))
+            }
+            loop.send(.reply(to: inbound.envelope.id, reply), to: inbound.peer)
+        }
+    }
+
     private func agentAsker(_ server: String) -> @Sendable (Message) async throws(SnapfleetError) -> Message {
         { [weak self] message throws(SnapfleetError) in
             guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
@@ -254,6 +273,8 @@ public final class ControllerService: DaemonService {
             check(request.server, inbound)
         case .backupRun(let request):
             backup(request, inbound)
+        case .restoreRun(let request):
+            restore(request, inbound)
         default:
             refuse(inbound, SnapfleetError(.unexpectedMessage, "\(inbound.envelope.message.type.rawValue) is not an operator request"))
         }

@@ -14,7 +14,9 @@ struct Controller: ParsableCommand {
         abstract: "Central coordinator of snapfleet: trusts agents by key, tracks the fleet, runs backups.",
         discussion: "Exit status: 0 success, 1 the operation failed, 2 bad configuration or key file.",
         version: snapfleetVersion,
-        subcommands: [Serve.self, Agents.self, CheckCommand.self, BackupCommand.self, CheckWALArchiveCommand.self, KeygenCommand.self]
+        subcommands: [
+            Serve.self, Agents.self, CheckCommand.self, BackupCommand.self, RestoreCommand.self, CheckWALArchiveCommand.self, KeygenCommand.self,
+        ]
     )
 }
 
@@ -97,6 +99,74 @@ struct CheckCommand: ParsableCommand {
         }
         print(format == .json ? CheckReportOutput.json(report) : report.checks.map(\.line).joined(separator: "\n"))
         if !report.passed { throw ExitCode(1) }
+    }
+}
+
+/// `restore`: prepare a recovery server's data directory from a snapshot backup.
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a snapshot backup onto a recovery server (asks the running controller).",
+        discussion: """
+            Checks with the cloud API that every snapshot of the backup has exactly one disk on the recovery instance \
+            created from it (--provision creates and attaches them; the agent mounts them if its allow_mount is true), \
+            then the recovery server's agent checks each disk is mounted where and how it was, that the data directory \
+            is on them and PostgreSQL is not running, and only then writes backup_label, the recovery settings \
+            (restore_command = snapfleet-agent wal-fetch, the target) and recovery.signal. A FAILED backup is never \
+            restored. Exit status 0 when the data directory is ready to start, 1 when a check failed (nothing written).
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The server whose backup to restore.")
+    var server: String
+    @Argument(help: "A backup id, a backup name, latest, oldest or last-failed.")
+    var backup: String
+    @Option(help: "The configured server whose agent prepares the restore (may be SERVER itself).")
+    var recoveryServer: String
+    @Option(help: "The instance the disks are attached to (default: the recovery server's snapshot_instance).")
+    var recoveryInstance: String?
+    @Option(help: "Recover to this time (e.g. '2026-11-25 21:30:00+00').")
+    var targetTime: String?
+    @Option(help: "Recover to this LSN.")
+    var targetLsn: String?
+    @Option(help: "Recover to this transaction id.")
+    var targetXid: String?
+    @Option(help: "Recover to this restore point.")
+    var targetName: String?
+    @ArgumentParser.Flag(help: "Stop as soon as the backup is consistent.")
+    var targetImmediate = false
+    @Option(help: "latest, current or a timeline number.")
+    var targetTimeline: String?
+    @Option(help: "pause, promote or shutdown.")
+    var targetAction: String?
+    @ArgumentParser.Flag(help: "Create the disks from the snapshots, attach and mount them.")
+    var provision = false
+
+    func run() throws {
+        let config = options.load()
+        let target = RecoveryTarget(
+            time: targetTime, lsn: targetLsn, xid: targetXid, name: targetName, immediate: targetImmediate, timeline: targetTimeline,
+            action: targetAction)
+        let request = RestoreRunRequest(
+            server: server, backup: backup, recoveryServer: recoveryServer, recoveryInstance: recoveryInstance, target: target, provision: provision)
+        let outcome: RestoreRunOutcome
+        do throws(SnapfleetError) {
+            try request.validate()
+            let reply = try LocalClient.call(.restoreRun(request), socketPath: config.adminSocket, timeout: .seconds(3600))
+            guard case .restoreResult(let received) = reply else {
+                throw SnapfleetError(.unexpectedMessage, "controller answered restore_run with \(reply.type.rawValue)")
+            }
+            outcome = received
+        } catch {
+            ProgramExit.fail("snapfleet-controller", error)
+        }
+        outcome.checks.forEach { print($0.line) }
+        outcome.provisioned.forEach { print("provisioned  \($0)") }
+        outcome.written.forEach { print("written      \($0)") }
+        print(
+            outcome.ready
+                ? "backup \(outcome.backupID) restored: start PostgreSQL to recover" : "backup \(outcome.backupID) NOT restored: nothing was written")
+        if !outcome.ready { throw ExitCode(1) }
     }
 }
 

@@ -25,6 +25,7 @@ fleet_disk() {
 }
 
 # fleet_postgres: initdb as postgres (initdb refuses root) and start on a private socket.
+# ARCHIVE_COMMAND (default /bin/true) is its archive_command, e.g. "$(fleet_wal_push)".
 fleet_postgres() {
   PGPORT=${PGPORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
   mkdir -p "$WORK/pg"
@@ -32,9 +33,14 @@ fleet_postgres() {
   chmod 755 "$WORK/pg"
   runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -A trust -U postgres --no-sync >/dev/null
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/postgres.log" -w \
-    -o "-p $PGPORT -k $WORK/pg -c listen_addresses='' -c wal_level=replica -c archive_mode=on -c archive_command=/bin/true" \
+    -o "-p $PGPORT -k $WORK/pg -c listen_addresses='' -c wal_level=replica -c archive_mode=on -c archive_command='${ARCHIVE_COMMAND:-/bin/true}'" \
     start >/dev/null
   CONNINFO="host=$WORK/pg port=$PGPORT user=postgres dbname=postgres"
+}
+
+# fleet_wal_push: the archive_command that archives through this fleet's agent.
+fleet_wal_push() {
+  echo "$BIN/snapfleet-agent wal-push --config $WORK/agent.yaml %p"
 }
 
 # fleet_configure SERVER: keys and configuration files for one controller and one agent.
@@ -69,7 +75,7 @@ controller: tcp://127.0.0.1:$CONTROLLER_PORT
 controller_public_key: "$controller_key"
 key_file: $WORK/agent.key
 postgres: "$CONNINFO"
-local_socket: $WORK/run/agent.sock
+local_socket: $WORK/agent.sock
 YAML
 }
 

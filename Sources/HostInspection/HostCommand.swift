@@ -5,18 +5,20 @@ import SnapfleetCore
 #endif
 
 /// A finished external command: its exit status (or 128 + signal) and its merged output.
-struct LocalCommandResult: Sendable {
-    var status: Int32
-    var output: String
+public struct HostCommandResult: Sendable {
+    /// The exit status, or 128 + the signal.
+    public var status: Int32
+    /// stdout and stderr, merged.
+    public var output: String
 }
 
-/// Runs the few external tools the local provider needs (`fsfreeze`, `losetup`).
+/// Runs the few external tools snapfleet needs (`fsfreeze`, `losetup`, `mount`).
 ///
 /// Built on `posix_spawnp` and `waitpid` only: `Foundation.Process` needs a Dispatch thread to
 /// notice the exit, and on two cores a busy test runner can leave it none.
-enum LocalCommand {
+public enum HostCommand {
     /// Runs `arguments[0]` (looked up in PATH) with stdin from /dev/null and waits for it.
-    static func run(_ arguments: [String]) throws(SnapfleetError) -> LocalCommandResult {
+    public static func run(_ arguments: [String]) throws(SnapfleetError) -> HostCommandResult {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { throw failure(arguments, "pipe", errno) }
         // Close-on-exec, so children that other threads start meanwhile do not inherit the pipe
@@ -38,12 +40,12 @@ enum LocalCommand {
             throw failure(arguments, "cannot start", spawned)
         }
         let output = readToEnd(ends[0])
-        return LocalCommandResult(status: wait(for: pid), output: output)
+        return HostCommandResult(status: wait(for: pid), output: output)
     }
 
     /// Runs a command and returns its trimmed output, or throws an `.ioError` naming `what` failed.
     @discardableResult
-    static func check(_ arguments: [String], what: String, hint: String? = nil) throws(SnapfleetError) -> String {
+    public static func check(_ arguments: [String], what: String, hint: String? = nil) throws(SnapfleetError) -> String {
         let result = try run(arguments)
         guard result.status == 0 else {
             let detail = trimmed(result.output)
@@ -81,7 +83,7 @@ enum LocalCommand {
     }
 
     /// Sleeps `milliseconds` (before a retry).
-    static func pause(milliseconds: Int) {
+    public static func pause(milliseconds: Int) {
         var delay = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
         var remaining = timespec()
         while nanosleep(&delay, &remaining) != 0 && errno == EINTR { delay = remaining }
