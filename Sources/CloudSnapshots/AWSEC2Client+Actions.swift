@@ -47,6 +47,22 @@ extension EC2Client {
         return try paginated("DescribeSnapshots", parameters) { $0.child("snapshotSet")?.children("item").map(EC2Snapshot.init) ?? [] }
     }
 
+    /// `CreateVolume` from a snapshot in `zone` (gp3), named `name`; returns the new volume's id.
+    public func createVolume(fromSnapshot snapshotID: String, zone: String, name: String) throws(SnapfleetError) -> String {
+        let parameters = [
+            ("SnapshotId", snapshotID), ("AvailabilityZone", zone), ("VolumeType", "gp3"), ("TagSpecification.1.ResourceType", "volume"),
+            ("TagSpecification.1.Tag.1.Key", "Name"), ("TagSpecification.1.Tag.1.Value", name),
+        ]
+        let id = try call("CreateVolume", parameters).value("volumeId") ?? ""
+        guard !id.isEmpty else { throw SnapfleetError(.invalidBody, "CreateVolume returned no volumeId") }
+        return id
+    }
+
+    /// `AttachVolume` as `device`.
+    public func attachVolume(_ volumeID: String, instanceID: String, device: String) throws(SnapfleetError) {
+        _ = try call("AttachVolume", [("VolumeId", volumeID), ("InstanceId", instanceID), ("Device", device)])
+    }
+
     /// `DeleteSnapshot`; the raw API error (including `InvalidSnapshot.NotFound`) is thrown as is.
     public func deleteSnapshot(id: String) throws(SnapfleetError) {
         _ = try call("DeleteSnapshot", [("SnapshotId", id)])

@@ -69,6 +69,8 @@ public struct EC2Volume: Sendable, Equatable {
     public var sizeGiB: Int?
     /// The snapshot it was created from, if any.
     public var sourceSnapshotID: String?
+    /// `creating`, `available`, `in-use`, `error`…
+    public var state: String
     /// Where it is attached.
     public var attachments: [Attachment]
 
@@ -78,6 +80,7 @@ public struct EC2Volume: Sendable, Equatable {
         name = EC2Tags.parse(xml)["Name"]
         sizeGiB = xml.value("size").flatMap { Int($0) }
         sourceSnapshotID = xml.value("snapshotId").flatMap { $0.isEmpty ? nil : $0 }
+        state = xml.value("status") ?? ""
         attachments = (xml.child("attachmentSet")?.children("item") ?? []).map {
             Attachment(instanceID: $0.value("instanceId") ?? "", device: $0.value("device") ?? "", state: $0.value("status") ?? "")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import AWSSigning
 import SnapfleetCore
 
@@ -168,6 +169,28 @@ public struct AWSSnapshotProvider: SnapshotProvider {
             guard let attachment = volume.attachments.first(where: { $0.instanceID == instance.id }) else { return nil }
             return AttachedDisk(id: volume.id, deviceName: attachment.device, sourceSnapshotID: volume.sourceSnapshotID)
         }
+    }
+
+    /// Creates a volume from the snapshot in the instance's zone, waits until it is available,
+    /// attaches it as `deviceName` and waits until it is attached (at most ten minutes each).
+    public func provisionDisk(from snapshot: SnapshotInfo, deviceName: String, instance: InstanceInfo) throws(SnapfleetError) -> AttachedDisk {
+        guard let zone = instance.zone else { throw SnapfleetError(.notFound, "instance \(instance.id) has no availability zone") }
+        guard !deviceName.isEmpty else { throw SnapfleetError(.invalidBody, "the backup records no device name for \(snapshot.id)") }
+        let volume = try client.createVolume(fromSnapshot: snapshot.id, zone: zone, name: snapshot.name)
+        try waitForVolume(volume, what: "available") { $0.state == "available" }
+        try client.attachVolume(volume, instanceID: instance.id, device: deviceName)
+        try waitForVolume(volume, what: "attached") { volume in volume.attachments.contains { $0.instanceID == instance.id && $0.state == "attached" } }
+        return AttachedDisk(id: volume, deviceName: deviceName, sourceSnapshotID: snapshot.id)
+    }
+
+    private func waitForVolume(_ id: String, what: String, until done: (EC2Volume) -> Bool) throws(SnapfleetError) {
+        for attempt in 0..<600 {
+            guard let volume = try client.describeVolumes(ids: [id]).first else { throw SnapfleetError(.notFound, "volume \(id) vanished") }
+            if volume.state == "error" { throw SnapfleetError(.ioError, "volume \(id) is in the error state") }
+            if done(volume) { return }
+            Thread.sleep(forTimeInterval: attempt < 10 ? 0.2 : 1)
+        }
+        throw SnapfleetError(.timeout, "volume \(id) not \(what) after ten minutes")
     }
 
     /// The snapshots tagged `snapfleet_backup_id=<backupID>`, owned by this account.

@@ -27,7 +27,8 @@ public enum Compression: String, Sendable, Equatable, CaseIterable, Codable {
         return unreadable.contains { key.hasSuffix($0) } ? nil : Compression.none
     }
 
-    /// `bytes` compressed (gzip level 6 with mtime 0, zstd level 3: equal input gives equal output).
+    /// `bytes` compressed (gzip level 6 with mtime 0; zstd level 1, the fastest: archiving must keep up with
+    /// the server, and WAL is read rarely). Equal input gives equal output.
     public func compress(_ bytes: [UInt8]) throws(SnapfleetError) -> [UInt8] {
         switch self {
         case .none: bytes

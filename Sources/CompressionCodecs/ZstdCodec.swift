@@ -7,7 +7,7 @@ enum ZstdCodec {
     static func compress(_ input: [UInt8]) throws(SnapfleetError) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
         let written = input.withUnsafeBytes { source in
-            output.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, source.baseAddress, source.count, 3) }
+            output.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, source.baseAddress, source.count, 1) }
         }
         guard ZSTD_isError(written) == 0 else { throw failure(written) }
         output.removeLast(output.count - written)

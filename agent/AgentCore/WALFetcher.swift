@@ -40,7 +40,8 @@ final class WALFetcher: Sendable {
         return bytes
     }
 
-    /// Starts background downloads of the files not held or being fetched (each on a thread of its own).
+    /// Starts background downloads of the files not held or being fetched: their URLs in one
+    /// request, then at most `prefetchParallelism` downloads at a time (memory stays bounded).
     private func prefetch(_ names: [String]) {
         let wanted = state.withLock { state in
             let wanted = names.filter { state.ready[$0] == nil && !state.fetching.contains($0) }
@@ -49,33 +50,54 @@ final class WALFetcher: Sendable {
             for key in state.ready.keys where !names.contains(key) { state.ready.removeValue(forKey: key) }
             return wanted
         }
-        for name in wanted {
-            Thread.detachNewThread { [self] in
-                let bytes = try? download(name)
-                state.withLock { state in
-                    state.fetching.remove(name)
-                    if let bytes { state.ready[name] = bytes }
+        guard !wanted.isEmpty else { return }
+        Thread.detachNewThread { [self] in
+            let urls = try? restoreURLs(wanted)
+            let queue = Mutex(wanted)
+            DispatchQueue.concurrentPerform(iterations: min(Self.prefetchParallelism, wanted.count)) { _ in
+                let transfer = try? WALTransfer()
+                while let name = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                    let bytes = try? download(name, urls: urls, transfer: transfer)
+                    state.withLock { state in
+                        state.fetching.remove(name)
+                        if let bytes, let bytes { state.ready[name] = bytes }
+                    }
                 }
             }
         }
     }
 
+    /// Downloads at once during prefetching.
+    static let prefetchParallelism = 4
+
     /// One file from the archive: each candidate key in turn, decompressed by its suffix.
     private func download(_ name: String) throws(SnapfleetError) -> [UInt8]? {
-        let reply = try controller.ask(.walURLsRequest(WALURLsRequest(purpose: .restore, names: [name])), [], .seconds(10)).get()
+        try download(name, urls: try restoreURLs([name]), transfer: try WALTransfer()) ?? nil
+    }
+
+    /// The controller's answer for restoring `names` (one request, at most 64 names).
+    private func restoreURLs(_ names: [String]) throws(SnapfleetError) -> WALURLs {
+        let request = WALURLsRequest(purpose: .restore, names: Array(names.prefix(ProtocolLimits.maxWALNames)))
+        let reply = try controller.ask(.walURLsRequest(request), [], .seconds(10)).get()
         guard case .walURLs(let answer) = reply.envelope.message else {
             throw SnapfleetError(.unexpectedMessage, "the controller answered wal_urls_request with \(reply.envelope.message.type.rawValue)")
         }
-        guard answer.transport == .direct else { return try viaController(name) }
-        let transfer = try WALTransfer()
-        for url in answer.urls where url.name == name && url.method == "GET" {
+        return answer
+    }
+
+    /// `name` with `urls`: nil when the archive does not have it (the outer optional: no URLs for it).
+    private func download(_ name: String, urls: WALURLs?, transfer: WALTransfer?) throws(SnapfleetError) -> [UInt8]?? {
+        guard let urls else { return .some(nil) }
+        guard urls.transport == .direct else { return .some(try viaController(name)) }
+        guard let transfer else { throw SnapfleetError(.internalError, "no HTTP connection") }
+        for url in urls.urls where url.name == name && url.method == "GET" {
             guard let stored = try transfer.get(with: url) else { continue }
             guard let compression = Compression.of(key: url.key) else {
                 throw SnapfleetError(.invalidBody, "\(url.key) uses a compression snapfleet cannot read")
             }
-            return try compression.decompress(stored)
+            return .some(try compression.decompress(stored))
         }
-        return nil
+        return .some(nil)
     }
 
     /// A `file://` archive: the controller reads it and sends the bytes.

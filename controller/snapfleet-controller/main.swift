@@ -162,7 +162,7 @@ struct RestoreCommand: ParsableCommand {
         }
         outcome.checks.forEach { print($0.line) }
         outcome.provisioned.forEach { print("provisioned  \($0)") }
-        outcome.written.forEach { print("written      \($0)") }
+        outcome.written.forEach { print($0.hasPrefix("removed ") ? "removed      \($0.dropFirst(8))" : "written      \($0)") }
         print(
             outcome.ready
                 ? "backup \(outcome.backupID) restored: start PostgreSQL to recover" : "backup \(outcome.backupID) NOT restored: nothing was written")

@@ -28,14 +28,28 @@ fleet_disk() {
 # ARCHIVE_COMMAND (default /bin/true) is its archive_command, e.g. "$(fleet_wal_push)".
 fleet_postgres() {
   PGPORT=${PGPORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
-  mkdir -p "$WORK/pg"
-  chown postgres "$WORK/pg"
+  # The socket lives off the data disk: a snapshot must not carry the running server's socket lock.
+  mkdir -p "$WORK/pg" "$WORK/pgsocket"
+  chown postgres "$WORK/pg" "$WORK/pgsocket"
   chmod 755 "$WORK/pg"
   runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -A trust -U postgres --no-sync >/dev/null
+  fleet_pg_start
+  CONNINFO="host=$WORK/pgsocket port=$PGPORT user=postgres dbname=postgres"
+}
+
+# fleet_pg_start / fleet_pg_stop: the server on $WORK/pg/data, with the settings it was made with.
+fleet_pg_start() {
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/postgres.log" -w \
-    -o "-p $PGPORT -k $WORK/pg -c listen_addresses='' -c wal_level=replica -c archive_mode=on -c archive_command='${ARCHIVE_COMMAND:-/bin/true}'" \
+    -o "-p $PGPORT -k $WORK/pgsocket -c listen_addresses='' -c wal_level=replica -c archive_mode=on -c archive_command='${ARCHIVE_COMMAND:-/bin/true}'" \
     start >/dev/null
-  CONNINFO="host=$WORK/pg port=$PGPORT user=postgres dbname=postgres"
+}
+fleet_pg_stop() {
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m "${1:-fast}" -w stop >/dev/null
+}
+
+# fleet_psql SQL: run SQL on the fleet's server, unaligned and tuples only.
+fleet_psql() {
+  "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$WORK/pgsocket" -p "$PGPORT" -U postgres -d postgres -c "$1"
 }
 
 # fleet_wal_push: the archive_command that archives through this fleet's agent.
@@ -111,5 +125,8 @@ fleet_cleanup() {
     umount "$WORK/pg" 2>/dev/null || umount -l "$WORK/pg" 2>/dev/null || true
     losetup -d "$DISK_DEVICE" 2>/dev/null || true
   fi
+  # Disks restores made from snapshots (restore --provision).
+  losetup -n -O NAME,BACK-FILE 2>/dev/null | awk -v dir="$WORK/snapshots/volumes/" 'index($2, dir) == 1 {print $1}' |
+    while read -r device; do losetup -d "$device" 2>/dev/null || true; done
   [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
 }

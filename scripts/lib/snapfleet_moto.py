@@ -24,7 +24,10 @@ of, so tests sharing one moto stay independent:
       before answering; CreateVolume from that snapshot copies it again to
       <vol-id>.img and tags the new volume `snapfleet-test:image` = that path.
       DeleteSnapshot removes the snapshot's image. SNAPFLEET_MOTO_IMAGES
-      defaults to a temporary directory made at startup.
+      defaults to a temporary directory made at startup. With
+      SNAPFLEET_MOTO_ATTACH_DEVICES=1 (root), AttachVolume of such a volume puts
+      its image on a loop device and points /dev/<device name> at it, as the
+      instance would see the disk; DetachVolume undoes it.
 
 It also adds snapshot locks (LockSnapshot, UnlockSnapshot,
 DescribeLockedSnapshots) as in the EC2 API reference, and DeleteSnapshot of a
@@ -183,6 +186,38 @@ def patch_create_volume():
         return volume
 
     EBSBackend.create_volume = create_volume
+
+
+def patch_attach_volume():
+    """With SNAPFLEET_MOTO_ATTACH_DEVICES=1, attaching a volume that has an image makes it appear on
+    this host as a real instance would see it: the image on a loop device, and /dev/<device name>
+    pointing at it. Detaching (or deleting) undoes both. Tests that restore through the AWS code
+    path need this; it needs root."""
+    if os.environ.get("SNAPFLEET_MOTO_ATTACH_DEVICES") != "1":
+        return
+    attach, detach = EBSBackend.attach_volume, EBSBackend.detach_volume
+
+    def attach_volume(self, volume_id, instance_id, device_path, delete_on_termination=False):
+        attachment = attach(self, volume_id, instance_id, device_path, delete_on_termination)
+        image = volume_tags(self.get_volume(volume_id)).get(IMAGE)
+        if image and device_path.startswith("/dev/"):
+            loop = subprocess.run(["losetup", "-f", "--show", image], capture_output=True, text=True, check=True).stdout.strip()
+            remove_quietly(device_path)
+            os.symlink(loop, device_path)
+            self.get_volume(volume_id).sf_device = (device_path, loop)
+        return attachment
+
+    def detach_volume(self, volume_id, instance_id, device_path):
+        attachment = detach(self, volume_id, instance_id, device_path)
+        device, loop = getattr(self.get_volume(volume_id), "sf_device", (None, None))
+        if device:
+            remove_quietly(device)
+            subprocess.run(["losetup", "-d", loop], capture_output=True)
+            self.get_volume(volume_id).sf_device = (None, None)
+        return attachment
+
+    EBSBackend.attach_volume = attach_volume
+    EBSBackend.detach_volume = detach_volume
 
 
 # --- Feature 5: snapshot locks -------------------------------------------------------------
@@ -347,6 +382,7 @@ def install(images=None):
     patch_snapshot_state()
     patch_create_snapshot()
     patch_create_volume()
+    patch_attach_volume()
     patch_delete_snapshot()
     patch_lock_actions()
 
