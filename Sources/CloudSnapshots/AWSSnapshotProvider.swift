@@ -1,5 +1,5 @@
-import Foundation
 import AWSSigning
+import Foundation
 import SnapfleetCore
 
 /// EBS snapshots of an EC2 instance's volumes, through the EC2 Query API (barman-cloud's `aws`).
@@ -179,7 +179,8 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         let volume = try client.createVolume(fromSnapshot: snapshot.id, zone: zone, name: snapshot.name)
         try waitForVolume(volume, what: "available") { $0.state == "available" }
         try client.attachVolume(volume, instanceID: instance.id, device: deviceName)
-        try waitForVolume(volume, what: "attached") { volume in volume.attachments.contains { $0.instanceID == instance.id && $0.state == "attached" } }
+        try waitForVolume(volume, what: "attached") { volume in volume.attachments.contains { $0.instanceID == instance.id && $0.state == "attached" }
+        }
         return AttachedDisk(id: volume, deviceName: deviceName, sourceSnapshotID: snapshot.id)
     }
 

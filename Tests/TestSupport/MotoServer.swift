@@ -55,7 +55,10 @@ public final class MotoServer: Sendable {
     /// `enforcingSignatures: false` gives a plain moto that accepts any signature: only for
     /// third-party tools (barman-cloud) whose listings moto would wrongly refuse, never to test
     /// snapfleet's own signing.
-    public init(enforcingSignatures: Bool = true) throws {
+    ///
+    /// `attachingDevices: true` makes an attached volume that has an image appear on this host as
+    /// its device (a loop device and a `/dev/<name>` link), as a real instance would see it.
+    public init(enforcingSignatures: Bool = true, attachingDevices: Bool = false) throws {
         directory = try TemporaryDirectory(prefix: "moto")
         let port = freeTCPPort()
         endpoint = "http://127.0.0.1:\(port)"
@@ -63,7 +66,8 @@ public final class MotoServer: Sendable {
         imageDirectory = directory.file("images")
         try FileManager.default.createDirectory(atPath: imageDirectory, withIntermediateDirectories: true)
         let authentication = enforcingSignatures ? ["INITIAL_NO_AUTH_ACTION_COUNT=4"] : []
-        let environment = ["env", "MOTO_EC2_LOAD_DEFAULT_AMIS=false", "SNAPFLEET_MOTO_IMAGES=\(imageDirectory)"] + authentication
+        let devices = attachingDevices ? ["SNAPFLEET_MOTO_ATTACH_DEVICES=1"] : []
+        let environment = ["env", "MOTO_EC2_LOAD_DEFAULT_AMIS=false", "SNAPFLEET_MOTO_IMAGES=\(imageDirectory)"] + authentication + devices
         pid = try ChildProcess.spawn(
             environment + ["python3", Self.launcher, "-H", "127.0.0.1", "-p", String(port)], logPath: logPath)
         guard eventually(timeout: .seconds(30), { Self.accepts(port: port) }) else {

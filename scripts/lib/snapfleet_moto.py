@@ -156,7 +156,10 @@ def patch_create_snapshot():
         source = tags.get(IMAGE)
         if not source:
             return original(self, volume_id, description, owner_id, from_ami)
-        # Copy first (point in time), then name the copy after the new snapshot.
+        # Copy first (point in time), then name the copy after the new snapshot. A filesystem
+        # mounted from the image keeps recent writes in memory: sync pushes them into the image,
+        # as EBS sees every write the instance made before the snapshot.
+        os.sync()
         partial = os.path.join(images_dir, f".snapshot-{uuid.uuid4().hex}")
         copy_image(source, partial)
         try:
