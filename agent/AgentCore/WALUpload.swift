@@ -25,7 +25,12 @@ struct WALUpload {
             if prepared?.compression != capability.compression { prepared = try Self.prepare(raw, compression: capability.compression) }
             guard let body = prepared else { continue }
             guard capability.transport == .direct, let put = capability.put, let head = capability.head else {
-                return try viaController(body.body, compression: body.compression, md5: body.md5)
+                do { return try viaController(body.body, compression: body.compression, md5: body.md5) } catch  where error.retryable {
+                    // The controller is busy or away for a moment: the same backoff as the object store's.
+                    lastProblem = error.message
+                    Thread.sleep(forTimeInterval: Self.backoff(attempt))
+                    continue
+                }
             }
             switch transfer.put(body.body, md5: body.md5, with: put) {
             case .stored:

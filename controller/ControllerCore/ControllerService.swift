@@ -186,7 +186,13 @@ public final class ControllerService: DaemonService {
             let reply = await offloaded { () -> (Message, [[UInt8]]) in
                 do throws(SnapfleetError) {
                     let archive = try walArchives.archive(server: server, config: serverConfig, logger: logger)
-                    return try WALRequests(archive: archive).answer(inbound.envelope.message, attachments: inbound.attachments)
+                    let requests = WALRequests(archive: archive)
+                    guard case .walPut = inbound.envelope.message else {
+                        return try requests.answer(inbound.envelope.message, attachments: inbound.attachments)
+                    }
+                    return try walArchives.withPutSlot { () throws(SnapfleetError) in
+                        try requests.answer(inbound.envelope.message, attachments: inbound.attachments)
+                    }
                 } catch {
                     logger.warning(
                         "WAL request refused",

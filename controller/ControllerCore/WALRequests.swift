@@ -43,6 +43,25 @@ final class WALArchives: Sendable {
     }
 
     private let opened = Mutex<[String: Opened]>([:])
+    private let writing = Mutex(0)
+
+    /// WAL files a `file://` archive writes at once: with the bytes of each in memory, this bounds
+    /// the controller's memory however many agents push; the others are told to retry.
+    static let maxConcurrentPuts = 4
+
+    /// Runs `body` if fewer than `maxConcurrentPuts` puts are running; a retryable refusal otherwise.
+    func withPutSlot<T>(_ body: () throws(SnapfleetError) -> T) throws(SnapfleetError) -> T {
+        let admitted = writing.withLock { count in
+            guard count < Self.maxConcurrentPuts else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            throw SnapfleetError(.ioError, "the controller is writing \(Self.maxConcurrentPuts) WAL files already", retryable: true)
+        }
+        defer { writing.withLock { $0 -= 1 } }
+        return try body()
+    }
 
     /// Creates an empty cache.
     init() {}
