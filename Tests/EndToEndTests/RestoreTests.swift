@@ -68,6 +68,22 @@ struct RestoreTests {
         #expect(refused.stderr.contains("is FAILED: only a DONE backup is restored"), "\(refused.stderr)")
         try setup.dropRestoredDisk()
     }
+
+    @Test("a disk cloned from another backup's snapshot is refused, naming the snapshot expected; the data directory is untouched")
+    func diskFromAnotherSnapshot() throws {
+        let setup = try RestoreSetup()
+        defer { setup.tearDown() }
+        let first = try setup.backup()
+        _ = try setup.backup()
+        try setup.loseTheServer()
+        #expect(try setup.restore(["--provision"]).status == 0, "the latest backup's disk is attached and prepared")
+        let label = try setup.dataFile("backup_label")
+        let refused = try setup.restore([], backup: first)
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("no disk attached to") && refused.stdout.contains("pgdata-\(first.lowercased()).img"), "\(refused.stdout)")
+        #expect(try setup.dataFile("backup_label") == label, "nothing written")
+        try setup.dropRestoredDisk()
+    }
 }
 
 /// What the source wrote around the backup, and what each target must bring back.
@@ -130,6 +146,15 @@ final class RestoreSetup {
         try? cluster.stop(mode: "immediate")
         try? dropRestoredDisk()
         try? disk.detach()
+    }
+
+    /// A backup now; returns its id.
+    func backup() throws -> String {
+        let output = try Shell.run([
+            BuiltProducts.path("snapfleet-controller"), "backup", "--config", fleet.controllerConfig, "pg1", "--immediate-checkpoint",
+        ])
+        guard output.status == 0 else { throw FleetError("backup failed: \(output.stderr)\n\(fleet.controller?.log.suffix(3000) ?? "")") }
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Markers and pgbench around a backup; returns what each target must recover.

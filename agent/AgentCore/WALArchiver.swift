@@ -110,7 +110,8 @@ final class WALArchiver: Sendable {
     // MARK: - Workers
 
     private func workLoop() {
-        guard let transfer = try? WALTransfer() else { return logger.error("cannot create an HTTP connection: WAL uploads stopped") }
+        // Made at the first upload: an idle agent does not load libcurl's TLS stack at all.
+        var transfer: WALTransfer?
         while true {
             work.wait()
             let next: String?? = state.withLock { state in
@@ -122,6 +123,11 @@ final class WALArchiver: Sendable {
             }
             guard let picked = next else { continue }
             guard let name = picked else { return }
+            if transfer == nil { transfer = try? WALTransfer() }
+            guard let transfer else {
+                finish(name, .failure(SnapfleetError(.internalError, "cannot create an HTTP connection")))
+                continue
+            }
             finish(name, uploadResult(name, transfer: transfer))
         }
     }
