@@ -102,7 +102,8 @@ public enum Sockets {
         try checkSocketPath(path)
         guard LocalSocketProbe.isServed(path) else {
             throw SnapfleetError(
-                .ioError, "nothing is listening on \(path)", hint: "is the controller running with this configuration?", retryable: true)
+                .ioError, "nothing is listening on \(path)",
+                hint: "is the program that serves it (controller or agent) running with this configuration?", retryable: true)
         }
         let socket = try ZMQSocket(context, .dealer)
         try socket.setOption(ZMQ_MAXMSGSIZE, Int64(ProtocolLimits.maxFrameBytes))

@@ -97,7 +97,7 @@ struct LocalClientTests {
         #expect(ContinuousClock.now - started < .seconds(10), "well before the call's timeout")
         #expect(error.code == .ioError)
         #expect(error.message == "nothing is listening on \(path)")
-        #expect(error.hint == "is the controller running with this configuration?")
+        #expect(error.hint == "is the program that serves it (controller or agent) running with this configuration?")
         #expect(error.retryable)
     }
 

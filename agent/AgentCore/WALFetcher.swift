@@ -31,13 +31,25 @@ final class WALFetcher: Sendable {
     /// The file's bytes, decompressed; nil when the archive does not have it.
     func fetch(_ name: String) throws(SnapfleetError) -> [UInt8]? {
         let following = WALArchiver.following(name, count: Self.prefetchCount, segmentSize: segmentSize())
-        if let ready = state.withLock({ $0.ready.removeValue(forKey: name) }) {
+        if let ready = takePrefetched(name) {
             prefetch(following)
             return ready
         }
         let bytes = try download(name)
         if bytes != nil { prefetch(following) }
         return bytes
+    }
+
+    /// The file if it was prefetched — waiting for it (up to a minute) when its download is running,
+    /// rather than downloading it a second time.
+    private func takePrefetched(_ name: String) -> [UInt8]? {
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            let (ready, pending) = state.withLock { state in (state.ready.removeValue(forKey: name), state.fetching.contains(name)) }
+            if let ready { return ready }
+            guard pending, Date() < deadline else { return nil }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
     }
 
     /// Starts background downloads of the files not held or being fetched: their URLs in one
