@@ -30,6 +30,10 @@ struct RestoreTests {
             try setup.startRecovered()
             #expect(try setup.markers() == expected.markers, "\(target)")
             #expect(try setup.accountsChecksum() == expected.checksum, "\(target): pgbench data as it was at the target")
+            let recovered = try setup.dump()
+            let differing = Set(recovered.split(separator: "\n")).symmetricDifference(expected.dump.split(separator: "\n")).prefix(6)
+            #expect(recovered == expected.dump, "\(target): pg_dump of the recovered database equals the source's at the target: \(Array(differing))")
+            #expect(expected.markers.contains("during the backup"), "markers written during the backup are part of the story")
             try setup.dropRestoredDisk()
         }
     }
@@ -91,6 +95,8 @@ struct RestoreStory {
     struct Expected {
         let markers: String
         let checksum: String
+        /// `pg_dump --data-only` of the source at the target.
+        let dump: String
     }
     let all: Expected
     let beforeTime: Expected
@@ -163,12 +169,18 @@ final class RestoreSetup {
             "runuser", "-u", "postgres", "--", "\(PostgresCluster.binDirectory)/pgbench", "-i", "-s", "1", "-q",
             "-h", cluster.socketDirectory, "-p", String(cluster.port), "postgres",
         ])
-        try cluster.psql("CREATE TABLE marker (id serial, note text)")
+        try cluster.psql("CREATE TABLE marker (id serial, note text, at timestamptz DEFAULT clock_timestamp())")
         try cluster.psql("INSERT INTO marker (note) VALUES ('before the backup')")
-        let backup = try Shell.run([
-            BuiltProducts.path("snapfleet-controller"), "backup", "--config", fleet.controllerConfig, "pg1", "--immediate-checkpoint",
-        ])
-        guard backup.status == 0 else { throw FleetError("backup failed: \(backup.stderr)\n\(fleet.controller?.log.suffix(3000) ?? "")") }
+        // Markers written all through the backup (its window included), by another session.
+        let writer = try ProgramProcess(
+            "/bin/sh",
+            [
+                "-c",
+                "for i in $(seq 150); do \(PostgresCluster.binDirectory)/psql -X -q -h \(cluster.socketDirectory) -p \(cluster.port) -U postgres "
+                    + "-d postgres -c \"INSERT INTO marker (note) VALUES ('during the backup')\"; done",
+            ], logPath: fleet.directory.file("writer.log"))
+        _ = try backup()
+        guard writer.waitForExit(timeout: .seconds(60)) == 0 else { throw FleetError("the marker writer failed: \(writer.log)") }
         try cluster.psql(
             "INSERT INTO marker (note) VALUES ('after the backup'); UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 1000")
         let beforeTime = try expected()
@@ -191,10 +203,23 @@ final class RestoreSetup {
     }
 
     private func expected() throws -> RestoreStory.Expected {
-        RestoreStory.Expected(markers: try markers(), checksum: try accountsChecksum())
+        RestoreStory.Expected(markers: try markers(), checksum: try accountsChecksum(), dump: try dump())
     }
 
     func markers() throws -> String { try cluster.psql("SELECT string_agg(note, ',' ORDER BY id) FROM marker") }
+
+    /// `pg_dump` of the data of every table (pgbench's and the markers), its lines sorted (rows have no
+    /// order; updates and pruning may place them differently). Sequence positions are left out:
+    /// PostgreSQL logs sequences 32 values ahead, so a recovered one may be ahead.
+    func dump() throws -> String {
+        try ChildProcess.check([
+            "\(PostgresCluster.binDirectory)/pg_dump", "--data-only", "-h", cluster.socketDirectory, "-p",
+            String(cluster.port), "-U", "postgres", "postgres",
+        ]).split(separator: "\n").filter { line in
+            // pg_dump's per-dump random \restrict keys, and sequence positions (see above).
+            !line.hasPrefix("\\restrict") && !line.hasPrefix("\\unrestrict") && !line.hasPrefix("SELECT pg_catalog.setval")
+        }.sorted().joined(separator: "\n")
+    }
 
     func accountsChecksum() throws -> String {
         try cluster.psql("SELECT md5(string_agg(aid::text || ':' || abalance::text, ',' ORDER BY aid)) FROM pgbench_accounts")
