@@ -31,11 +31,14 @@ final class WALFetcher: Sendable {
     /// The file's bytes, decompressed; nil when the archive does not have it.
     func fetch(_ name: String) throws(SnapfleetError) -> [UInt8]? {
         let following = WALArchiver.following(name, count: Self.prefetchCount, segmentSize: segmentSize())
+        let started = Date()
         if let ready = takePrefetched(name) {
             prefetch(following)
+            logger.debug("WAL fetched", metadata: ["wal": "\(name)", "prefetched": "true", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
             return ready
         }
         let bytes = try download(name)
+        logger.debug("WAL fetched", metadata: ["wal": "\(name)", "prefetched": "false", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         if bytes != nil { prefetch(following) }
         return bytes
     }

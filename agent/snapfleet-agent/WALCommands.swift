@@ -7,6 +7,10 @@ import SnapfleetConfig
 import SnapfleetCore
 import SnapfleetProtocol
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How `wal-push` and `wal-fetch` find the agent: `--config`, else `$SNAPFLEET_AGENT_CONFIG`,
 /// else `/etc/snapfleet/agent.yaml`; its `local_socket` names the socket.
 struct WALClientOptions: ParsableArguments {
@@ -80,14 +84,22 @@ struct WALFetchCommand: ParsableCommand {
         }
     }
 
-    /// Writes to a temporary name beside the destination, then renames: PostgreSQL never sees half a file.
+    /// Writes to a temporary name beside the destination, then renames: PostgreSQL never sees half a
+    /// file. Plain POSIX calls, one write of the whole buffer: recovery calls this once per segment.
     private func write(_ bytes: [UInt8]) throws(SnapfleetError) {
         let temporary = destination + ".snapfleet-partial"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o600]),
-            rename(temporary, destination) == 0
-        else {
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw SnapfleetError(.ioError, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            guard count > 0 else { break }
+            written += count
+        }
+        let closed = close(descriptor) == 0
+        guard written == bytes.count, closed, rename(temporary, destination) == 0 else {
             unlink(temporary)
-            throw SnapfleetError(.ioError, "cannot write \(destination)")
+            throw SnapfleetError(.ioError, "cannot write \(destination): \(String(cString: strerror(errno)))")
         }
     }
 }
