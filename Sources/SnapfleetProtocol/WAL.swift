@@ -168,12 +168,21 @@ public struct WALStored: WireBody {
 public struct WALFileRequest: WireBody {
     /// The WAL file.
     public var name: String
+    /// `wal_fetch` only: where PostgreSQL wants it (`%p`, absolute); the agent writes it there itself
+    /// when it is a file of a data directory's `pg_wal`, sparing a copy through the socket.
+    public var destination: String?
 
     /// Creates a request.
-    public init(name: String) { self.name = name }
+    public init(name: String, destination: String? = nil) {
+        self.name = name
+        self.destination = destination
+    }
 
-    /// A WAL name.
-    public func validate() throws(SnapfleetError) { try Wire.checkWALArchiveName(name, field: "name") }
+    /// A WAL name, and an absolute destination path if any.
+    public func validate() throws(SnapfleetError) {
+        try Wire.checkWALArchiveName(name, field: "name")
+        if let destination { try Wire.checkPath(destination, field: "destination") }
+    }
 }
 
 /// `wal_data`: the answer to `wal_get` and `wal_fetch`; when `found`, the bytes follow as one frame.
@@ -184,12 +193,15 @@ public struct WALData: WireBody {
     public var found: Bool
     /// How the attached bytes are compressed (`none` from the agent, which decompresses).
     public var compression: String
+    /// True when the agent wrote the file at the request's destination (no bytes follow).
+    public var delivered: Bool?
 
     /// Creates an answer.
-    public init(name: String, found: Bool, compression: String) {
+    public init(name: String, found: Bool, compression: String, delivered: Bool? = nil) {
         self.name = name
         self.found = found
         self.compression = compression
+        self.delivered = delivered
     }
 
     /// A WAL name and a known compression.

@@ -202,6 +202,12 @@ public final class AgentService: DaemonService {
             Thread.detachNewThread { [fetcher, logger] in
                 do throws(SnapfleetError) {
                     let bytes = try fetcher.fetch(request.name)
+                    if let bytes, let destination = request.destination, WALDelivery.directory(of: destination) != nil {
+                        // Written in place: the bytes need not cross the socket and be copied again.
+                        try WALDelivery.write(bytes, to: destination)
+                        let data = WALData(name: request.name, found: true, compression: "none", delivered: true)
+                        return loop.send(.reply(to: id, .walData(data)), to: peer)
+                    }
                     let data = WALData(name: request.name, found: bytes != nil, compression: "none")
                     loop.send(.reply(to: id, .walData(data)), to: peer, attachments: bytes.map { [$0] } ?? [])
                 } catch {

@@ -73,9 +73,12 @@ struct WALFetchCommand: ParsableCommand {
     func run() throws {
         let socket = options.socket()
         do {
-            let (reply, attachments) = try LocalClient.exchange(.walFetch(WALFileRequest(name: name)), socketPath: socket, timeout: .seconds(600))
+            let absolute = destination.hasPrefix("/") ? destination : FileManager.default.currentDirectoryPath + "/" + destination
+            let request = WALFileRequest(name: name, destination: absolute)
+            let (reply, attachments) = try LocalClient.exchange(.walFetch(request), socketPath: socket, timeout: .seconds(600))
             guard case .walData(let data) = reply else { throw SnapfleetError(.unexpectedMessage, "the agent answered \(reply.type.rawValue)") }
             guard data.found else { throw ExitCode(1) }
+            if data.delivered == true { return }  // the agent wrote it in place
             guard attachments.count == 1 else { throw SnapfleetError(.invalidBody, "the agent sent \(name) without its bytes") }
             try write(attachments[0])
         } catch let error as SnapfleetError {

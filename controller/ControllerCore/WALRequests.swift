@@ -22,6 +22,8 @@ struct WALRequests {
                 throw SnapfleetError(.invalidBody, "wal_put needs exactly one binary frame, got \(attachments.count)")
             }
             return (.walStored(try archive.put(put, bytes: attachments[0])), [])
+        case .walGet(let request) where request.destination != nil:
+            throw SnapfleetError(.invalidBody, "wal_get takes no destination: the controller never writes on the agent's host")
         case .walGet(let request):
             guard archive.catalog.store is FileObjectStore else {
                 throw SnapfleetError(.unexpectedMessage, "wal_get is only for file:// destinations; ask for URLs", hint: "wal_urls_request")
