@@ -23,8 +23,10 @@ public enum LocalClient {
         let socket = try Sockets.localDealer(context, path: socketPath)
         defer { socket.close() }
         let request = Envelope(message)
+        let frame = WireCodec.encode(request)
         let server = socketIdentity(socketPath)
-        try socket.send([WireCodec.encode(request)], wait: true)
+        try socket.send([frame], wait: true)
+        var lastSent = ContinuousClock.now
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let remaining = deadline - ContinuousClock.now
@@ -33,6 +35,12 @@ public enum LocalClient {
                 // A server that died (or was replaced) will never answer: say so now, not at the timeout.
                 guard socketIdentity(socketPath) == server, LocalSocketProbe.isServed(socketPath) else {
                     throw SnapfleetError(.ioError, "the server on \(socketPath) went away before answering", retryable: true)
+                }
+                // A server restarted between two looks holds no trace of the request: say it again now
+                // and then (the local requests are idempotent; the first reply with its id wins).
+                if ContinuousClock.now - lastSent > .seconds(10) {
+                    _ = try socket.send([frame], wait: false)
+                    lastSent = ContinuousClock.now
                 }
                 continue
             }
@@ -46,10 +54,11 @@ public enum LocalClient {
         throw SnapfleetError(.timeout, "no reply from \(socketPath) in time", retryable: true)
     }
 
-    /// The socket file's device and inode: a restarted server makes a new file.
-    private static func socketIdentity(_ path: String) -> [UInt64]? {
+    /// The socket file's device, inode and change time: a restarted server makes a new file (whose
+    /// inode number may be the old one's again).
+    private static func socketIdentity(_ path: String) -> [Int]? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        return [UInt64(info.st_dev), UInt64(info.st_ino)]
+        return [Int(info.st_dev), Int(info.st_ino), info.st_ctim.tv_sec, info.st_ctim.tv_nsec]
     }
 }

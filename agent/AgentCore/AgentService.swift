@@ -201,15 +201,17 @@ public final class AgentService: DaemonService {
         case .walFetch(let request):
             Thread.detachNewThread { [fetcher, logger] in
                 do throws(SnapfleetError) {
-                    let bytes = try fetcher.fetch(request.name)
-                    if let bytes, let destination = request.destination, WALDelivery.directory(of: destination) != nil {
+                    switch try fetcher.fetch(request.name, destination: request.destination) {
+                    case .delivered:
                         // Written in place: the bytes need not cross the socket and be copied again.
-                        try WALDelivery.write(bytes, to: destination)
                         let data = WALData(name: request.name, found: true, compression: "none", delivered: true)
-                        return loop.send(.reply(to: id, .walData(data)), to: peer)
+                        loop.send(.reply(to: id, .walData(data)), to: peer)
+                    case .bytes(let bytes):
+                        loop.send(
+                            .reply(to: id, .walData(WALData(name: request.name, found: true, compression: "none"))), to: peer, attachments: [bytes])
+                    case .notFound:
+                        loop.send(.reply(to: id, .walData(WALData(name: request.name, found: false, compression: "none"))), to: peer)
                     }
-                    let data = WALData(name: request.name, found: bytes != nil, compression: "none")
-                    loop.send(.reply(to: id, .walData(data)), to: peer, attachments: bytes.map { [$0] } ?? [])
                 } catch {
                     logger.warning("WAL not fetched", metadata: ["wal": "\(request.name)", "error": "\(error)"])
                     loop.send(.error(replyingTo: id, error), to: peer)

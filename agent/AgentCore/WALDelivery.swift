@@ -30,7 +30,12 @@ enum WALDelivery {
         guard let directory = directory(of: destination) else {
             throw SnapfleetError(.invalidBody, "\(destination) is not a file of a PostgreSQL pg_wal directory")
         }
-        let name = URL(fileURLWithPath: destination).lastPathComponent
+        try write(bytes, into: directory, as: URL(fileURLWithPath: destination).lastPathComponent)
+    }
+
+    /// Writes `bytes` as `name` in `directory` (one `directory(of:)` accepted; `name` a plain file
+    /// name: a destination's, or a prefetched segment's own), as the directory's owner.
+    static func write(_ bytes: [UInt8], into directory: String, as name: String) throws(SnapfleetError) {
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directoryFD >= 0 else { throw failure("cannot open \(directory)") }
         defer { close(directoryFD) }
@@ -48,7 +53,7 @@ enum WALDelivery {
         let finished = written == bytes.count && fchown(fileFD, owner.st_uid, owner.st_gid) == 0
         close(fileFD)
         guard finished, renameat(directoryFD, temporary, directoryFD, name) == 0 else {
-            let error = failure("cannot write \(destination)")
+            let error = failure("cannot write \(directory)/\(name)")
             unlinkat(directoryFD, temporary, 0)
             throw error
         }

@@ -6,14 +6,36 @@ import SnapfleetProtocol
 import Synchronization
 
 /// Fetches WAL for PostgreSQL's `restore_command`: the file asked for, and in the background the
-/// next segments, which recovery asks for one at a time right after.
+/// next segments, which recovery asks for one at a time right after. Once a call has shown where
+/// PostgreSQL's `pg_wal` is, prefetched segments are written there ahead of time (as hidden
+/// `.snapfleet-prefetch-*` files), so a later call is a rename; until then they wait in memory.
 final class WALFetcher: Sendable {
-    /// Segments fetched ahead of recovery, kept in memory (16 MiB each by default).
+    /// Segments fetched ahead of recovery (16 MiB each by default).
     static let prefetchCount = 8
 
+    /// What a fetch came to.
+    enum Outcome: Sendable, Equatable {
+        /// The bytes, for the client to write.
+        case bytes([UInt8])
+        /// Written at the destination by the agent.
+        case delivered
+        /// Not in the archive.
+        case notFound
+    }
+
+    /// A prefetched segment.
+    enum Held: Sendable {
+        /// In memory.
+        case memory([UInt8])
+        /// Written into `pg_wal` under a hidden name.
+        case spooled(path: String)
+    }
+
     private struct State {
-        var ready: [String: [UInt8]] = [:]
+        var ready: [String: Held] = [:]
         var fetching: Set<String> = []
+        /// Where prefetched segments go: the `pg_wal` of the last delivery.
+        var spoolDirectory: String?
     }
 
     private let controller: ControllerAsker
@@ -28,24 +50,50 @@ final class WALFetcher: Sendable {
         self.logger = logger
     }
 
-    /// The file's bytes, decompressed; nil when the archive does not have it.
-    func fetch(_ name: String) throws(SnapfleetError) -> [UInt8]? {
+    /// The file, written at `destination` when it is a file of a data directory's `pg_wal`, or its
+    /// bytes (decompressed) otherwise; `.notFound` when the archive does not have it.
+    func fetch(_ name: String, destination: String? = nil) throws(SnapfleetError) -> Outcome {
         let following = WALArchiver.following(name, count: Self.prefetchCount, segmentSize: segmentSize())
+        let deliverable = destination.flatMap { WALDelivery.directory(of: $0) != nil ? $0 : nil }
+        if let deliverable { state.withLock { $0.spoolDirectory = WALDelivery.directory(of: deliverable) } }
         let started = Date()
-        if let ready = takePrefetched(name) {
-            prefetch(following)
-            logger.debug("WAL fetched", metadata: ["wal": "\(name)", "prefetched": "true", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
-            return ready
+        let held: Held?
+        if let prefetched = takePrefetched(name) {
+            held = prefetched
+        } else {
+            held = try download(name).map { .memory($0) }
         }
-        let bytes = try download(name)
-        logger.debug("WAL fetched", metadata: ["wal": "\(name)", "prefetched": "false", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
-        if bytes != nil { prefetch(following) }
-        return bytes
+        logger.debug("WAL fetched", metadata: ["wal": "\(name)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+        guard let held else {
+            discardSpool()  // the end of the archive: recovery stops asking
+            return .notFound
+        }
+        prefetch(following)
+        return try hand(held, to: deliverable)
+    }
+
+    /// Delivers `held` at `destination` (a rename when it is already in the same `pg_wal`), or returns its bytes.
+    private func hand(_ held: Held, to destination: String?) throws(SnapfleetError) -> Outcome {
+        switch (held, destination) {
+        case (.spooled(let path), let destination?)
+        where URL(fileURLWithPath: path).deletingLastPathComponent().path == WALDelivery.directory(of: destination):
+            guard rename(path, destination) == 0 else { throw SnapfleetError(.ioError, "cannot rename \(path) to \(destination)") }
+            return .delivered
+        case (.spooled(let path), _):
+            defer { unlink(path) }
+            guard let data = FileManager.default.contents(atPath: path) else { throw SnapfleetError(.ioError, "cannot read \(path)") }
+            return try hand(.memory([UInt8](data)), to: destination)
+        case (.memory(let bytes), let destination?):
+            try WALDelivery.write(bytes, to: destination)
+            return .delivered
+        case (.memory(let bytes), nil):
+            return .bytes(bytes)
+        }
     }
 
     /// The file if it was prefetched — waiting for it (up to a minute) when its download is running,
     /// rather than downloading it a second time.
-    private func takePrefetched(_ name: String) -> [UInt8]? {
+    private func takePrefetched(_ name: String) -> Held? {
         let deadline = Date().addingTimeInterval(60)
         while true {
             let (ready, pending) = state.withLock { state in (state.ready.removeValue(forKey: name), state.fetching.contains(name)) }
@@ -55,16 +103,35 @@ final class WALFetcher: Sendable {
         }
     }
 
+    /// Removes every prefetched segment still held (spooled files included).
+    private func discardSpool() {
+        let held = state.withLock { state in
+            defer { state.ready.removeAll() }
+            return Array(state.ready.values)
+        }
+        for case .spooled(let path) in held { unlink(path) }
+    }
+
+    /// Keeps a downloaded segment: in `pg_wal` when its place is known, else in memory.
+    private func keep(_ bytes: [UInt8], name: String, spool: String?) -> Held {
+        guard let spool else { return .memory(bytes) }
+        let spoolName = ".snapfleet-prefetch-\(name)"
+        guard (try? WALDelivery.write(bytes, into: spool, as: spoolName)) != nil else { return .memory(bytes) }
+        return .spooled(path: spool + "/" + spoolName)
+    }
+
     /// Starts background downloads of the files not held or being fetched: their URLs in one
     /// request, then at most `prefetchParallelism` downloads at a time (memory stays bounded).
     private func prefetch(_ names: [String]) {
-        let wanted = state.withLock { state in
+        let (wanted, passed, spool) = state.withLock { state in
             let wanted = names.filter { state.ready[$0] == nil && !state.fetching.contains($0) }
             state.fetching.formUnion(wanted)
-            // Forget what recovery went past (a timeline switch, say): memory stays bounded.
-            for key in state.ready.keys where !names.contains(key) { state.ready.removeValue(forKey: key) }
-            return wanted
+            // Forget what recovery went past (a timeline switch, say): memory and pg_wal stay bounded.
+            var passed: [Held] = []
+            for key in state.ready.keys where !names.contains(key) { passed += state.ready.removeValue(forKey: key).map { [$0] } ?? [] }
+            return (wanted, passed, state.spoolDirectory)
         }
+        for case .spooled(let path) in passed { unlink(path) }
         guard !wanted.isEmpty else { return }
         Thread.detachNewThread { [self] in
             let urls = try? restoreURLs(wanted)
@@ -73,9 +140,10 @@ final class WALFetcher: Sendable {
                 let transfer = try? WALTransfer()
                 while let name = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
                     let bytes = try? download(name, urls: urls, transfer: transfer)
+                    let held = (bytes ?? nil).map { keep($0, name: name, spool: spool) }
                     state.withLock { state in
                         state.fetching.remove(name)
-                        if let bytes, let bytes { state.ready[name] = bytes }
+                        if let held { state.ready[name] = held }
                     }
                 }
             }
