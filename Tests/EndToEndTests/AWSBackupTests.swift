@@ -165,9 +165,7 @@ final class AWSScenario {
         try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings], topLevel: controllerSettings)
         try startController()
         agent = try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
-        guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
-            throw FleetError("agent did not connect")
-        }
+        try fleet.waitForAgent()
     }
 
     /// Starts (or restarts) the controller; credentials reach it only, through the standard chain (its environment).

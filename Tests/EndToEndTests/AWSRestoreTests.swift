@@ -25,7 +25,7 @@ struct AWSRestoreTests {
         let target = try setup.cluster.psql("SELECT to_char(clock_timestamp(), 'YYYY-MM-DD HH24:MI:SS.US+00')")
         Thread.sleep(forTimeInterval: 1.1)
         try setup.cluster.psql("INSERT INTO marker (note) VALUES ('after the target')")
-        try setup.archiveEverything()
+        try setup.cluster.switchAndWaitArchived()
         try setup.loseTheServer()
 
         let restore = try Shell.run(
@@ -117,16 +117,7 @@ final class AWSRestoreSetup {
         try "allow_mount: true\n".appendLine(to: agentConfig)
         try cluster.start()
         try fleet.startAgent(config: agentConfig, name: "agent1")
-        guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
-            throw FleetError("agent did not connect")
-        }
-    }
-
-    /// Switches to a new segment and waits until everything before it is archived.
-    func archiveEverything() throws {
-        let last = try cluster.psql("SELECT pg_walfile_name(pg_switch_wal())")
-        guard try eventually(timeout: .seconds(60), { try self.cluster.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >= last })
-        else { throw FleetError("WAL not archived: \(try cluster.psql("SELECT * FROM pg_stat_archiver"))") }
+        try fleet.waitForAgent()
     }
 
     /// PostgreSQL stopped, the disk unmounted and detached from the instance: only the backup is left.

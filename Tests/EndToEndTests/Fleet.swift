@@ -105,6 +105,14 @@ final class Fleet: @unchecked Sendable {
         try listAgents().first { $0["server"] == .string(server) }
     }
 
+    /// Waits until the server's agent is connected and reports PostgreSQL up; `log` (the agent's)
+    /// goes into the error.
+    func waitForAgent(_ server: String = "pg1", log: ProgramProcess? = nil) throws {
+        guard try eventually(timeout: .seconds(15), { try agent(server)?["postgres_available"] == .bool(true) }) else {
+            throw FleetError("agent did not connect" + (log.map { ":\n\($0.log.suffix(2000))" } ?? ""))
+        }
+    }
+
     /// Stops every process (agents first).
     func stop() {
         agents.forEach { $0.stop() }

@@ -56,9 +56,7 @@ struct LocalBackupTests {
         try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
         try fleet.startController()
         try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
-        guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
-            throw FleetError("agent did not connect")
-        }
+        try fleet.waitForAgent()
         return Setup(disk: disk, cluster: cluster, snapshots: snapshots, catalog: catalog, fleet: fleet, tablespaceDisk: second)
     }
 

@@ -28,9 +28,7 @@ struct PreflightCheckTests {
         try fleet.writeControllerConfig(servers: ["pg1": key], settings: ["pg1": settings])
         try fleet.startController()
         try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
-        guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
-            throw FleetError("agent did not connect")
-        }
+        try fleet.waitForAgent()
         return fleet
     }
 

@@ -142,9 +142,7 @@ final class RestoreSetup {
         try "allow_mount: true\n".appendLine(to: agentConfig)
         try cluster.start()
         try fleet.startAgent(config: agentConfig, name: "agent1")
-        guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
-            throw FleetError("agent did not connect")
-        }
+        try fleet.waitForAgent()
     }
 
     func tearDown() {
@@ -194,11 +192,7 @@ final class RestoreSetup {
         let beforeLSN = try expected()
         try cluster.psql("INSERT INTO marker (note) VALUES ('last'); UPDATE pgbench_accounts SET abalance = abalance + 3 WHERE aid <= 3000")
         let all = try expected()
-        let last = try cluster.psql("SELECT pg_walfile_name(pg_switch_wal())")
-        guard try eventually(timeout: .seconds(60), { try self.cluster.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >= last })
-        else {
-            throw FleetError("WAL not archived: \(try cluster.psql("SELECT * FROM pg_stat_archiver"))")
-        }
+        try cluster.switchAndWaitArchived()
         return RestoreStory(all: all, beforeTime: beforeTime, beforeLSN: beforeLSN, time: time, lsn: lsn)
     }
 

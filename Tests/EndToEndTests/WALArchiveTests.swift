@@ -180,9 +180,7 @@ final class WALSetup {
     }
 
     private func waitForAgent() throws {
-        guard try eventually(timeout: .seconds(15), { try fleet.agent("pg1")?["postgres_available"] == .bool(true) }) else {
-            throw FleetError("agent did not connect:\n\(agent.log.suffix(2000))")
-        }
+        try fleet.waitForAgent(log: agent)
     }
 
     @discardableResult

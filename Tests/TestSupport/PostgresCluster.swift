@@ -115,6 +115,16 @@ public final class PostgresCluster: Sendable {
         else { throw CommandFailed(command: ["touch", path], output: ProcessOutput(status: 1, stdout: "", stderr: "cannot create \(path)")) }
     }
 
+    /// Switches to a new WAL segment and waits until the archiver has stored the one it closed.
+    public func switchAndWaitArchived(timeout: Duration = .seconds(60)) throws {
+        let last = try psql("SELECT pg_walfile_name(pg_switch_wal())")
+        guard try eventually(timeout: timeout, { try self.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >= last }) else {
+            throw CommandFailed(
+                command: ["pg_switch_wal"],
+                output: ProcessOutput(status: 1, stdout: "", stderr: "WAL not archived: \(try psql("SELECT * FROM pg_stat_archiver"))"))
+        }
+    }
+
     /// Stops (fast) and starts the server again.
     public func restart() throws {
         try stop()

@@ -10,6 +10,18 @@ struct ControllerAsker: Sendable {
     let ask: @Sendable (_ message: Message, _ attachments: [[UInt8]], _ timeout: Duration) -> Result<Inbound, SnapfleetError>
 }
 
+extension ControllerAsker {
+    /// `wal_urls_request` for `names` (at most 64) and its `wal_urls` answer.
+    func walURLs(_ purpose: WALPurpose, _ names: [String]) throws(SnapfleetError) -> WALURLs {
+        let request = WALURLsRequest(purpose: purpose, names: Array(names.prefix(ProtocolLimits.maxWALNames)))
+        let reply = try ask(.walURLsRequest(request), [], .seconds(10)).get()
+        guard case .walURLs(let answer) = reply.envelope.message else {
+            throw SnapfleetError(.unexpectedMessage, "the controller answered wal_urls_request with \(reply.envelope.message.type.rawValue)")
+        }
+        return answer
+    }
+}
+
 /// The URLs the controller signed for this agent, by WAL file: held until shortly before they
 /// expire, so archiving goes on through controller restarts and outages shorter than that.
 final class WALCapabilities: Sendable {
@@ -83,10 +95,7 @@ final class WALCapabilities: Sendable {
     }
 
     private func request(_ names: [String], now: Date) throws(SnapfleetError) {
-        let reply = try controller.ask(.walURLsRequest(WALURLsRequest(purpose: .archive, names: names)), [], .seconds(10)).get()
-        guard case .walURLs(let answer) = reply.envelope.message else {
-            throw SnapfleetError(.unexpectedMessage, "the controller answered wal_urls_request with \(reply.envelope.message.type.rawValue)")
-        }
+        let answer = try controller.walURLs(.archive, names)
         let entries = Self.entries(answer, names: names, now: now)
         held.withLock { held in
             held.merge(entries) { _, new in new }

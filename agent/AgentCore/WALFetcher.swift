@@ -159,14 +159,7 @@ final class WALFetcher: Sendable {
     }
 
     /// The controller's answer for restoring `names` (one request, at most 64 names).
-    private func restoreURLs(_ names: [String]) throws(SnapfleetError) -> WALURLs {
-        let request = WALURLsRequest(purpose: .restore, names: Array(names.prefix(ProtocolLimits.maxWALNames)))
-        let reply = try controller.ask(.walURLsRequest(request), [], .seconds(10)).get()
-        guard case .walURLs(let answer) = reply.envelope.message else {
-            throw SnapfleetError(.unexpectedMessage, "the controller answered wal_urls_request with \(reply.envelope.message.type.rawValue)")
-        }
-        return answer
-    }
+    private func restoreURLs(_ names: [String]) throws(SnapfleetError) -> WALURLs { try controller.walURLs(.restore, names) }
 
     /// `name` with `urls`: nil when the archive does not have it (the outer optional: no URLs for it).
     private func download(_ name: String, urls: WALURLs?, transfer: WALTransfer?) throws(SnapfleetError) -> [UInt8]?? {

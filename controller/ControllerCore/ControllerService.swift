@@ -232,7 +232,7 @@ public final class ControllerService: DaemonService {
             config: config,
             askAgent: { [weak self] server, message throws(SnapfleetError) in
                 guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
-                return try await self.request(message, server: server, timeout: .seconds(600)).envelope.message
+                return try await self.agentAsker(server)(message)
             }, logger: logger)
         Task { [loop] in
             let reply: Message
