@@ -39,10 +39,14 @@ public enum Compression: String, Sendable, Equatable, CaseIterable, Codable {
 
     /// `bytes` decompressed; at most `limit` bytes of output (a bomb or a corrupt stream is an error).
     public func decompress(_ bytes: [UInt8], limit: Int = 1 << 30) throws(SnapfleetError) -> [UInt8] {
-        switch self {
-        case .none: bytes
-        case .gzip: try GzipCodec.decompress(bytes, limit: limit)
-        case .zstd: try ZstdCodec.decompress(bytes, limit: limit)
-        }
+        guard self != .none else { return bytes }
+        let decompressor = try Decompressor(self, limit: limit)
+        var output: [UInt8] = []
+        // withUnsafeBytes rethrows untyped errors: the feed reports through a Result instead.
+        try bytes.withUnsafeBytes { input in
+            Result { () throws(SnapfleetError) in try decompressor.feed(input) { output.append(contentsOf: $0) } }
+        }.get()
+        try decompressor.finish()
+        return output
     }
 }

@@ -35,8 +35,19 @@ public final class HTTPConnection {
     /// Sends `request` and returns the response, whatever its status; throws `SnapfleetError`
     /// (`.httpError`, `.ioError`) only when no complete response arrived.
     public func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+        try perform(request, transfer: try Transfer(request: request))
+    }
+
+    /// Like `perform(_:)`, but a 2xx response's body is handed to `consumer` piece by piece as it
+    /// arrives (never held whole); other statuses keep their error document in `body`. An error
+    /// `consumer` throws aborts the transfer and is rethrown.
+    public func perform(_ request: HTTPRequest, streamingBodyTo consumer: (UnsafeRawBufferPointer) throws -> Void) throws -> HTTPResponse {
+        // The transfer keeps the consumer only for the duration of this call.
+        try withoutActuallyEscaping(consumer) { consumer in try perform(request, transfer: try Transfer(request: request, consumer: consumer)) }
+    }
+
+    private func perform(_ request: HTTPRequest, transfer: Transfer) throws -> HTTPResponse {
         let headerList = try CurlHeaderList(request.headers)
-        let transfer = try Transfer(request: request)
         let code = try withExtendedLifetime((headerList, transfer)) {
             try configure(request, headers: headerList, transfer: transfer)
             errorBuffer[0] = 0

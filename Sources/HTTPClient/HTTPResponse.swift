@@ -4,7 +4,7 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     /// The final response's header fields, in order.
     public var headers: HTTPHeaders
-    /// The body, unless it was written to the request's file (then empty).
+    /// The body, unless it went to the request's file or a streaming consumer (then empty).
     public var body: [UInt8]
     /// Whether the body went to the file named by the request's `responseBody`.
     public var bodyWrittenToFile: Bool

@@ -10,15 +10,18 @@ final class Transfer {
     private var parser = ResponseHeaderParser()
     private let memory: MemoryBodySink
     private let file: FileBodySink?
-    /// Whether the current body goes to `file` (decided at its first byte).
-    private var writingFile: Bool?
+    /// Takes a successful response's body piece by piece, if the caller streams it.
+    private let consumer: ((UnsafeRawBufferPointer) throws -> Void)?
+    /// Whether the current body goes to `file` or `consumer` (decided at its first byte).
+    private var writingSink: Bool?
 
     /// Prepares a transfer for `request`, opening a file body now so that a missing file is
-    /// reported before anything is sent.
-    init(request: HTTPRequest) throws {
+    /// reported before anything is sent; `consumer`, if given, takes a 2xx body instead of memory.
+    init(request: HTTPRequest, consumer: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws {
         source = try Self.source(for: request.body)
         memory = MemoryBodySink(limit: request.maxResponseBytes)
         if case .file(let path) = request.responseBody { file = FileBodySink(path: path) } else { file = nil }
+        self.consumer = consumer
     }
 
     private static func source(for body: HTTPRequest.Body) throws -> (any RequestBodySource)? {
@@ -38,11 +41,17 @@ final class Transfer {
     /// Write callback: body bytes; false (after recording why) aborts the transfer.
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         record {
-            // Only a successful response's body belongs in the caller's file; an error
-            // document stays in memory for the caller to read.
-            let toFile = writingFile ?? (file != nil && (200..<300).contains(parser.status))
-            writingFile = toFile
-            if toFile, let file { try file.write(bytes) } else { try memory.write(bytes) }
+            // Only a successful response's body belongs in the caller's file or consumer; an
+            // error document stays in memory for the caller to read.
+            let toSink = writingSink ?? ((file != nil || consumer != nil) && (200..<300).contains(parser.status))
+            writingSink = toSink
+            if toSink, let consumer {
+                try consumer(bytes)
+            } else if toSink, let file {
+                try file.write(bytes)
+            } else {
+                try memory.write(bytes)
+            }
         }
     }
 

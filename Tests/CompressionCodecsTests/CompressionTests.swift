@@ -57,4 +57,27 @@ struct CompressionTests {
         #expect(throws: SnapfleetError.self) { try compression.decompress(packed, limit: 1000) }
         #expect(throws: SnapfleetError.self) { try compression.decompress([]) }
     }
+
+    @Test("a decompressor fed in pieces of any size gives the whole segment, and a stream cut short is an error", arguments: Compression.allCases)
+    func streamsInPieces(compression: Compression) throws {
+        let packed = try compression.compress(Self.segment)
+        for pieceSize in [1, 7, 4096, packed.count] {
+            let decompressor = try Decompressor(compression)
+            var output: [UInt8] = []
+            for start in stride(from: 0, to: packed.count, by: pieceSize) {
+                let piece = Array(packed[start..<min(start + pieceSize, packed.count)])
+                try piece.withUnsafeBytes { input in
+                    Result { () throws(SnapfleetError) in try decompressor.feed(input) { output.append(contentsOf: $0) } }
+                }.get()
+            }
+            try decompressor.finish()
+            #expect(output == Self.segment, "pieces of \(pieceSize) bytes")
+        }
+        guard compression != .none else { return }
+        let cut = try Decompressor(compression)
+        try Array(packed.prefix(packed.count - 8)).withUnsafeBytes { input in
+            Result { () throws(SnapfleetError) in try cut.feed(input) { _ in } }
+        }.get()
+        #expect(throws: SnapfleetError.self) { try cut.finish() }
+    }
 }

@@ -91,6 +91,35 @@ struct HTTPConnectionTests {
         #expect(!FileManager.default.fileExists(atPath: target))
     }
 
+    @Test("a streamed GET hands a 16 MiB body over in pieces; a 404 keeps its document; a consumer's error aborts")
+    func streamedGet() throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let segment = pseudoRandomBytes(16 << 20)
+        let client = try HTTPConnection()
+        _ = try client.perform(HTTPRequest(method: .put, url: "\(server.baseURL)/files/wal", body: .bytes(segment)))
+
+        var received: [UInt8] = []
+        var pieces = 0
+        let get = try client.perform(HTTPRequest(method: .get, url: "\(server.baseURL)/files/wal")) { piece in
+            received.append(contentsOf: piece)
+            pieces += 1
+        }
+        #expect(get.status == 200 && get.body.isEmpty)
+        #expect(received == segment)
+        #expect(pieces > 1, "the body arrives in pieces, not as one buffer")
+
+        let missing = try client.perform(HTTPRequest(method: .get, url: "\(server.baseURL)/files/missing")) { _ in
+            Issue.record("a 404's body is not streamed")
+        }
+        #expect(missing.status == 404 && missing.text == "<Error><Code>NoSuchKey</Code></Error>")
+
+        let error = #expect(throws: SnapfleetError.self) {
+            try client.perform(HTTPRequest(method: .get, url: "\(server.baseURL)/files/wal")) { _ in throw SnapfleetError(.ioError, "disk full") }
+        }
+        #expect(error?.message.contains("disk full") == true)
+    }
+
     @Test("HEAD returns the headers (Content-Length of the object) and no body")
     func head() throws {
         let server = try TestHTTPServer()

@@ -36,30 +36,80 @@ enum WALDelivery {
     /// Writes `bytes` as `name` in `directory` (one `directory(of:)` accepted; `name` a plain file
     /// name: a destination's, or a prefetched segment's own), as the directory's owner.
     static func write(_ bytes: [UInt8], into directory: String, as name: String) throws(SnapfleetError) {
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directoryFD >= 0 else { throw failure("cannot open \(directory)") }
-        defer { close(directoryFD) }
-        var owner = stat()
-        guard fstat(directoryFD, &owner) == 0 else { throw failure("cannot stat \(directory)") }
-        let temporary = ".snapfleet-\(name)-\(getpid())"
-        let fileFD = openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fileFD >= 0 else { throw failure("cannot create \(directory)/\(temporary)") }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { Foundation.write(fileFD, $0.baseAddress! + written, $0.count - written) }
-            guard count > 0 else { break }
-            written += count
+        let writer = try WALFileWriter(directory: directory, name: name)
+        try bytes.withUnsafeBytes { buffer in Result { () throws(SnapfleetError) in try writer.write(buffer) } }.get()
+        try writer.commit()
+    }
+
+    /// An `.ioError` naming `what` and the system's reason.
+    static func failure(_ what: String) -> SnapfleetError {
+        SnapfleetError(.ioError, "\(what): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// A file written piece by piece into a `pg_wal` directory (one `WALDelivery.directory(of:)`
+/// accepted), under a temporary name created afresh (never through a link), owned like the
+/// directory; `commit` renames it to its name, and a writer dropped before that removes it.
+final class WALFileWriter {
+    private let directory: String
+    private let name: String
+    private let temporary: String
+    private let directoryFD: Int32
+    private var fileFD: Int32
+    private let owner: (uid: uid_t, gid: gid_t)
+
+    /// Creates the temporary file for `name` in `directory`.
+    init(directory: String, name: String) throws(SnapfleetError) {
+        self.directory = directory
+        self.name = name
+        temporary = ".snapfleet-\(name)-\(getpid())"
+        directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directoryFD >= 0 else { throw WALDelivery.failure("cannot open \(directory)") }
+        var info = stat()
+        guard fstat(directoryFD, &info) == 0 else {
+            close(directoryFD)
+            throw WALDelivery.failure("cannot stat \(directory)")
         }
-        let finished = written == bytes.count && fchown(fileFD, owner.st_uid, owner.st_gid) == 0
-        close(fileFD)
-        guard finished, renameat(directoryFD, temporary, directoryFD, name) == 0 else {
-            let error = failure("cannot write \(directory)/\(name)")
-            unlinkat(directoryFD, temporary, 0)
+        owner = (info.st_uid, info.st_gid)
+        fileFD = openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fileFD >= 0 else {
+            let error = WALDelivery.failure("cannot create \(directory)/\(temporary)")
+            close(directoryFD)
             throw error
         }
     }
 
-    private static func failure(_ what: String) -> SnapfleetError {
-        SnapfleetError(.ioError, "\(what): \(String(cString: strerror(errno)))")
+    deinit {
+        if fileFD >= 0 {
+            close(fileFD)
+            unlinkat(directoryFD, temporary, 0)
+        }
+        close(directoryFD)
+    }
+
+    /// The path the file has once committed.
+    var path: String { directory + "/" + name }
+
+    /// Appends `bytes`.
+    func write(_ bytes: UnsafeRawBufferPointer) throws(SnapfleetError) {
+        var written = 0
+        while written < bytes.count {
+            let count = Foundation.write(fileFD, bytes.baseAddress! + written, bytes.count - written)
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { throw WALDelivery.failure("cannot write \(directory)/\(temporary)") }
+            written += count
+        }
+    }
+
+    /// Gives the file the directory's owner and renames it to its name.
+    func commit() throws(SnapfleetError) {
+        guard fchown(fileFD, owner.uid, owner.gid) == 0 else { throw WALDelivery.failure("cannot give \(directory)/\(temporary) its owner") }
+        let closed = close(fileFD) == 0
+        fileFD = -1
+        guard closed, renameat(directoryFD, temporary, directoryFD, name) == 0 else {
+            let error = WALDelivery.failure("cannot write \(path)")
+            unlinkat(directoryFD, temporary, 0)
+            throw error
+        }
     }
 }

@@ -61,7 +61,7 @@ final class WALFetcher: Sendable {
         if let prefetched = takePrefetched(name) {
             held = prefetched
         } else {
-            held = try download(name).map { .memory($0) }
+            held = try download(name, into: deliverable.flatMap(WALDelivery.directory(of:)))
         }
         logger.debug("WAL fetched", metadata: ["wal": "\(name)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         guard let held else {
@@ -112,14 +112,6 @@ final class WALFetcher: Sendable {
         for case .spooled(let path) in held { unlink(path) }
     }
 
-    /// Keeps a downloaded segment: in `pg_wal` when its place is known, else in memory.
-    private func keep(_ bytes: [UInt8], name: String, spool: String?) -> Held {
-        guard let spool else { return .memory(bytes) }
-        let spoolName = ".snapfleet-prefetch-\(name)"
-        guard (try? WALDelivery.write(bytes, into: spool, as: spoolName)) != nil else { return .memory(bytes) }
-        return .spooled(path: spool + "/" + spoolName)
-    }
-
     /// Starts background downloads of the files not held or being fetched: their URLs in one
     /// request, then at most `prefetchParallelism` downloads at a time (memory stays bounded).
     private func prefetch(_ names: [String]) {
@@ -139,8 +131,7 @@ final class WALFetcher: Sendable {
             DispatchQueue.concurrentPerform(iterations: min(Self.prefetchParallelism, wanted.count)) { _ in
                 let transfer = try? WALTransfer()
                 while let name = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
-                    let bytes = try? download(name, urls: urls, transfer: transfer)
-                    let held = (bytes ?? nil).map { keep($0, name: name, spool: spool) }
+                    let held = (try? download(name, urls: urls, transfer: transfer, into: spool)) ?? nil
                     state.withLock { state in
                         state.fetching.remove(name)
                         if let held { state.ready[name] = held }
@@ -153,27 +144,70 @@ final class WALFetcher: Sendable {
     /// Downloads at once during prefetching.
     static let prefetchParallelism = 4
 
-    /// One file from the archive: each candidate key in turn, decompressed by its suffix.
-    private func download(_ name: String) throws(SnapfleetError) -> [UInt8]? {
-        try download(name, urls: try restoreURLs([name]), transfer: try WALTransfer()) ?? nil
+    /// One file from the archive (see the other `download`).
+    private func download(_ name: String, into directory: String?) throws(SnapfleetError) -> Held? {
+        try download(name, urls: try restoreURLs([name]), transfer: try WALTransfer(), into: directory)
     }
 
     /// The controller's answer for restoring `names` (one request, at most 64 names).
     private func restoreURLs(_ names: [String]) throws(SnapfleetError) -> WALURLs { try controller.walURLs(.restore, names) }
 
-    /// `name` with `urls`: nil when the archive does not have it (the outer optional: no URLs for it).
-    private func download(_ name: String, urls: WALURLs?, transfer: WALTransfer?) throws(SnapfleetError) -> [UInt8]?? {
-        guard let urls else { return .some(nil) }
-        guard urls.transport == .direct else { return .some(try viaController(name)) }
+    /// `name` from the archive, each candidate key in turn, decompressed by its suffix as it arrives:
+    /// written into `directory` (a `pg_wal`) under a hidden name when one is given, else held in
+    /// memory; nil when the archive does not have it (or `urls` is nil).
+    private func download(_ name: String, urls: WALURLs?, transfer: WALTransfer?, into directory: String?) throws(SnapfleetError) -> Held? {
+        guard let urls else { return nil }
+        guard urls.transport == .direct else {
+            guard let bytes = try viaController(name) else { return nil }
+            return try keep(bytes, name: name, in: directory)
+        }
         guard let transfer else { throw SnapfleetError(.internalError, "no HTTP connection") }
         for url in urls.urls where url.name == name && url.method == "GET" {
-            guard let stored = try transfer.get(with: url) else { continue }
             guard let compression = Compression.of(key: url.key) else {
                 throw SnapfleetError(.invalidBody, "\(url.key) uses a compression snapfleet cannot read")
             }
-            return .some(try compression.decompress(stored))
+            let decompressor = try Decompressor(compression)
+            let sink = try Sink(directory.map { ($0, Self.spoolName(name)) })
+            guard try transfer.get(with: url, into: { piece throws(SnapfleetError) in try decompressor.feed(piece, to: sink.write) }) else {
+                continue
+            }
+            try decompressor.finish()
+            return try sink.finish()
         }
-        return .some(nil)
+        return nil
+    }
+
+    /// A segment from the controller, in `directory` when one is given.
+    private func keep(_ bytes: [UInt8], name: String, in directory: String?) throws(SnapfleetError) -> Held {
+        guard let directory else { return .memory(bytes) }
+        try WALDelivery.write(bytes, into: directory, as: Self.spoolName(name))
+        return .spooled(path: directory + "/" + Self.spoolName(name))
+    }
+
+    /// The hidden name a prefetched segment waits under in `pg_wal`.
+    private static func spoolName(_ name: String) -> String { ".snapfleet-prefetch-\(name)" }
+
+    /// Where a download goes: a file in `pg_wal`, or memory.
+    private final class Sink {
+        private let file: WALFileWriter?
+        private var bytes: [UInt8] = []
+
+        /// A sink writing `name` in `directory`, or memory when `place` is nil.
+        init(_ place: (directory: String, name: String)?) throws(SnapfleetError) {
+            file = try place.map { place throws(SnapfleetError) in try WALFileWriter(directory: place.directory, name: place.name) }
+        }
+
+        /// Takes the next decompressed piece.
+        func write(_ piece: UnsafeRawBufferPointer) throws(SnapfleetError) {
+            if let file { try file.write(piece) } else { bytes.append(contentsOf: piece) }
+        }
+
+        /// The whole segment: committed to its file, or the bytes.
+        func finish() throws(SnapfleetError) -> Held {
+            guard let file else { return .memory(bytes) }
+            try file.commit()
+            return .spooled(path: file.path)
+        }
     }
 
     /// A `file://` archive: the controller reads it and sends the bytes.

@@ -30,9 +30,13 @@ final class WALTransfer {
 
     /// PUTs `body` with the URL's signed headers and `Content-MD5`, so the store checks the bytes.
     func put(_ body: [UInt8], md5: [UInt8], with url: WALURL) -> PutOutcome {
+        put(.bytes(body), md5: md5, with: url)
+    }
+
+    private func put(_ body: HTTPRequest.Body, md5: [UInt8], with url: WALURL) -> PutOutcome {
         var headers = url.headers.map { ($0.key, $0.value) }
         headers.append(("Content-MD5", Data(md5).base64EncodedString()))
-        switch perform(HTTPRequest(method: .put, url: url.url, headers: HTTPHeaders(headers), body: .bytes(body), timeout: .seconds(120))) {
+        switch perform(HTTPRequest(method: .put, url: url.url, headers: HTTPHeaders(headers), body: body, timeout: .seconds(120))) {
         case .failure(let error): return .retryable(error.message)
         case .success(let response) where response.isSuccess: return .stored
         case .success(let response) where response.status == 412: return .exists
@@ -51,14 +55,26 @@ final class WALTransfer {
         return response.headers.values(for: "ETag").first?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
-    /// GETs an object; nil for 404 (not in the archive under this key).
-    func get(with url: WALURL) throws(SnapfleetError) -> [UInt8]? {
-        let response = try perform(HTTPRequest(method: .get, url: url.url, timeout: .seconds(120), maxResponseBytes: 1 << 30)).get()
-        if response.status == 404 { return nil }
+    /// GETs an object, handing its body to `consumer` piece by piece as it arrives; false for 404
+    /// (not in the archive under this key).
+    func get(with url: WALURL, into consumer: (UnsafeRawBufferPointer) throws(SnapfleetError) -> Void) throws(SnapfleetError) -> Bool {
+        let request = HTTPRequest(method: .get, url: url.url, timeout: .seconds(120))
+        let response: HTTPResponse
+        do { response = try connection.perform(request) { piece throws(SnapfleetError) in try consumer(piece) } } catch let error as SnapfleetError {
+            throw error
+        } catch {
+            throw SnapfleetError(.ioError, "GET \(url.key): \(error)", retryable: true)
+        }
+        if response.status == 404 { return false }
         guard response.isSuccess else {
             throw SnapfleetError(.httpError, "GET \(url.key): \(Self.summary(response))", retryable: response.status >= 500 || response.status == 429)
         }
-        return response.body
+        return true
+    }
+
+    /// PUTs the file at `path` as it is, streamed from disk, with `Content-MD5` as `put(_:md5:with:)`.
+    func put(file path: String, md5: [UInt8], with url: WALURL) -> PutOutcome {
+        put(.file(path: path), md5: md5, with: url)
     }
 
     private func perform(_ request: HTTPRequest) -> Result<HTTPResponse, SnapfleetError> {

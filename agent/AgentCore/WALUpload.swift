@@ -17,27 +17,26 @@ struct WALUpload {
 
     /// Uploads the file; `ahead` names the files expected next (their URLs are fetched together).
     func run(ahead: [String]) throws(SnapfleetError) -> WALStored {
-        let raw = try read()
-        var prepared: (compression: String, body: [UInt8], md5: [UInt8])?
+        var prepared: Payload?
         var lastProblem = ""
         for attempt in 1...attempts {
             let capability = try capabilities.archive(name, ahead: ahead)
-            if prepared?.compression != capability.compression { prepared = try Self.prepare(raw, compression: capability.compression) }
-            guard let body = prepared else { continue }
+            if prepared?.compression != capability.compression { prepared = try prepare(compression: capability.compression) }
+            guard let payload = prepared else { continue }
             guard capability.transport == .direct, let put = capability.put, let head = capability.head else {
-                do { return try viaController(body.body, compression: body.compression, md5: body.md5) } catch  where error.retryable {
+                do { return try viaController(payload) } catch  where error.retryable {
                     // The controller is busy or away for a moment: the same backoff as the object store's.
                     lastProblem = error.message
                     Thread.sleep(forTimeInterval: Self.backoff(attempt))
                     continue
                 }
             }
-            switch transfer.put(body.body, md5: body.md5, with: put) {
+            switch payload.put(with: put, transfer: transfer) {
             case .stored:
                 capabilities.archived(name)
                 return WALStored(name: name, key: put.key, alreadyArchived: false)
             case .exists:
-                return try compareExisting(head, md5: body.md5)
+                return try compareExisting(head, md5: payload.md5)
             case .refused(let why):
                 // Most likely expired: a fresh URL on the next attempt.
                 capabilities.discard(name)
@@ -48,6 +47,45 @@ struct WALUpload {
             Thread.sleep(forTimeInterval: Self.backoff(attempt))
         }
         throw SnapfleetError(.httpError, "\(name) not archived after \(attempts) attempts: \(lastProblem)", retryable: true)
+    }
+
+    /// What is stored for one WAL file, and the MD5 the store checks it against.
+    enum Payload {
+        /// The file as it is, streamed from disk (no compression: never held in memory).
+        case file(path: String, md5: [UInt8])
+        /// Compressed bytes.
+        case compressed(Compression, body: [UInt8], md5: [UInt8])
+
+        /// The compression's name, as the controller's capability gives it.
+        var compression: String {
+            switch self {
+            case .file: Compression.none.rawValue
+            case .compressed(let compression, _, _): compression.rawValue
+            }
+        }
+
+        /// The MD5 of the stored bytes.
+        var md5: [UInt8] {
+            switch self {
+            case .file(_, let md5), .compressed(_, _, let md5): md5
+            }
+        }
+
+        /// The bytes themselves (read from disk for a file), for the controller of a `file://` archive.
+        func body() throws(SnapfleetError) -> [UInt8] {
+            switch self {
+            case .file(let path, _): try WALUpload.read(path)
+            case .compressed(_, let body, _): body
+            }
+        }
+
+        /// Uploads with a PUT URL.
+        func put(with url: WALURL, transfer: WALTransfer) -> WALTransfer.PutOutcome {
+            switch self {
+            case .file(let path, let md5): transfer.put(file: path, md5: md5, with: url)
+            case .compressed(_, let body, let md5): transfer.put(body, md5: md5, with: url)
+            }
+        }
     }
 
     /// 412: the key is taken. Its ETag is the MD5 of a single-part upload: equal means this very file.
@@ -63,28 +101,52 @@ struct WALUpload {
     }
 
     /// A `file://` archive: the bytes go to the controller, which writes them.
-    private func viaController(_ body: [UInt8], compression: String, md5: [UInt8]) throws(SnapfleetError) -> WALStored {
-        let put = WALPut(name: name, compression: compression, md5: Hex.lowercase(md5))
-        let reply = try controller.ask(.walPut(put), [body], .seconds(120)).get()
+    private func viaController(_ payload: Payload) throws(SnapfleetError) -> WALStored {
+        let put = WALPut(name: name, compression: payload.compression, md5: Hex.lowercase(payload.md5))
+        let reply = try controller.ask(.walPut(put), [try payload.body()], .seconds(120)).get()
         guard case .walStored(let stored) = reply.envelope.message else {
             throw SnapfleetError(.unexpectedMessage, "the controller answered wal_put with \(reply.envelope.message.type.rawValue)")
         }
         return stored
     }
 
-    private func read() throws(SnapfleetError) -> [UInt8] {
-        let path = layout.walDirectory + "/" + name
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SnapfleetError(.notFound, "cannot read \(path)")
-        }
+    private var path: String { layout.walDirectory + "/" + name }
+
+    /// The payload for `compression`: the file itself (its MD5 read in pieces) when uncompressed.
+    private func prepare(compression: String) throws(SnapfleetError) -> Payload {
+        guard let codec = Compression(rawValue: compression) else { throw SnapfleetError(.invalidBody, "unknown compression \(compression)") }
+        guard codec != .none else { return .file(path: path, md5: try Self.md5(ofFile: path)) }
+        let body = try codec.compress(try Self.read(path))
+        do { return .compressed(codec, body: body, md5: try MD5.hash(body).bytes) } catch { throw SnapfleetError(.internalError, "md5: \(error)") }
+    }
+
+    /// The whole file.
+    static func read(_ path: String) throws(SnapfleetError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SnapfleetError(.notFound, "cannot read \(path)") }
         return [UInt8](data)
     }
 
-    /// The bytes to store and their MD5.
-    static func prepare(_ raw: [UInt8], compression: String) throws(SnapfleetError) -> (compression: String, body: [UInt8], md5: [UInt8]) {
-        guard let codec = Compression(rawValue: compression) else { throw SnapfleetError(.invalidBody, "unknown compression \(compression)") }
-        let body = try codec.compress(raw)
-        do { return (compression, body, try MD5.hash(body).bytes) } catch { throw SnapfleetError(.internalError, "md5: \(error)") }
+    /// The MD5 of a file, read 1 MiB at a time.
+    static func md5(ofFile path: String) throws(SnapfleetError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SnapfleetError(.notFound, "cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        do {
+            let digest = try MD5()
+            while true {
+                let count = Foundation.read(descriptor, buffer.baseAddress, buffer.count)
+                if count < 0, errno == EINTR { continue }
+                guard count >= 0 else { throw SnapfleetError(.ioError, "cannot read \(path): \(String(cString: strerror(errno)))") }
+                if count == 0 { return try digest.finalize().bytes }
+                try digest.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            }
+        } catch let error as SnapfleetError {
+            throw error
+        } catch {
+            throw SnapfleetError(.internalError, "md5: \(error)")
+        }
     }
 
     /// 0.2 s, 0.4 s, … up to 5 s between attempts.
