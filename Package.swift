@@ -23,14 +23,18 @@ let package = Package(
     targets: [
         // C libraries, each behind a module map (and a few typed shims where Swift cannot call the API).
         systemLibrary("CZeroMQ", pkgConfig: "libzmq", apt: "libzmq3-dev"),
-        systemLibrary("CPostgres", pkgConfig: "libpq", apt: "libpq-dev"),
-        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        // libpq and libcurl without pkgConfig: SwiftPM links a system library's pkg-config libs (-lpq, -lcurl)
+        // into every product that depends on it, which would load them at exec; LazyLinking dlopens them instead.
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres"),  // apt: libpq-dev
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),  // apt: libcurl4-openssl-dev
         systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
         // WAL compression in barman-cloud's formats (gzip, zstd).
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         systemLibrary("CZstd", pkgConfig: "libzstd", apt: "libzstd-dev"),
 
         // Libraries, one concern each.
+        // libpq and libcurl are dlopen'ed on first use through trampolines of their functions, not loaded at exec.
+        .target(name: "LazyLinking", dependencies: ["CPostgres", "CCurl"], linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "SnapfleetCore"),
         .target(name: "SnapfleetProtocol", dependencies: ["SnapfleetCore"]),
         .target(name: "SnapfleetConfig", dependencies: ["SnapfleetCore", "Yams"]),
@@ -38,12 +42,12 @@ let package = Package(
             name: "Messaging",
             dependencies: ["CZeroMQ", "SnapfleetCore", "SnapfleetProtocol", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "PostgresBackup", dependencies: ["CPostgres", "SnapfleetCore"]),
+        .target(name: "PostgresBackup", dependencies: ["CPostgres", "LazyLinking", "SnapfleetCore"]),
         .target(name: "HostInspection", dependencies: ["SnapfleetCore"]),
         .target(name: "Catalog", dependencies: ["SnapfleetCore"]),
         .target(name: "Digests", dependencies: ["COpenSSL"]),
         .target(name: "CompressionCodecs", dependencies: ["CZlib", "CZstd", "SnapfleetCore"]),
-        .target(name: "HTTPClient", dependencies: ["CCurl", "SnapfleetCore"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl", "LazyLinking", "SnapfleetCore"]),
         .target(name: "AWSSigning", dependencies: ["Digests", "SnapfleetCore"]),
         .target(name: "CloudXML", dependencies: ["SnapfleetCore"]),
         .target(name: "ObjectStore", dependencies: ["HTTPClient", "AWSSigning", "CloudXML", "Digests", "SnapfleetCore"]),
@@ -51,7 +55,7 @@ let package = Package(
         .target(name: "CloudSnapshots", dependencies: ["SnapfleetCore", "HTTPClient", "AWSSigning", "CloudXML", "HostInspection"]),
         .target(
             name: "ProgramSupport",
-            dependencies: ["SnapfleetCore", "Messaging", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SnapfleetCore", "Messaging", "LazyLinking", .product(name: "Logging", package: "swift-log")]
         ),
 
         // The agent: library (testable logic) + thin executable.

@@ -1,2 +1,3 @@
 #pragma once
-#include <libpq-fe.h>
+// Found under the default /usr/include: this module has no pkg-config flags (see Package.swift).
+#include <postgresql/libpq-fe.h>

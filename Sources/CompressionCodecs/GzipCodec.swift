@@ -19,8 +19,8 @@ enum GzipCodec {
             }
         }
         guard status == Z_STREAM_END else { throw failure("deflate returned \(status)") }
-        output.removeLast(Int(stream.avail_out))
-        return output
+        // A copy of the exact size: the bound-sized buffer (as large as the input) is freed at once.
+        return Array(output[0..<(output.count - Int(stream.avail_out))])
     }
 
     private static func failure(_ what: String) -> SnapfleetError { SnapfleetError(.invalidBody, "gzip: \(what)") }

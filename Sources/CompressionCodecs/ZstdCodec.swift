@@ -10,8 +10,8 @@ enum ZstdCodec {
             output.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, source.baseAddress, source.count, 1) }
         }
         guard ZSTD_isError(written) == 0 else { throw failure(written) }
-        output.removeLast(output.count - written)
-        return output
+        // A copy of the exact size: the bound-sized buffer (as large as the input) is freed at once.
+        return Array(output[0..<written])
     }
 
     private static func failure(_ code: Int) -> SnapfleetError {

@@ -21,6 +21,25 @@ public enum ConfigLoader {
         return value
     }
 
+    /// The top-level string setting `key` of the file at `path`, nil when absent: one YAML parse,
+    /// nothing else decoded or validated. For commands that run once per WAL segment and need one
+    /// setting (the daemon, which reads the whole file strictly, has already refused a bad one).
+    public static func string(_ key: String, from path: String) throws(SnapfleetError) -> String? {
+        let text = try readText(path)
+        let document: Any?
+        do { document = try Yams.load(yaml: text) } catch {
+            throw SnapfleetError(.invalidConfiguration, "\(path): invalid YAML: \(firstLine(of: error))")
+        }
+        guard let mapping = document as? [String: Any] else {
+            throw SnapfleetError(.invalidConfiguration, "\(path): expected a mapping of settings at the top level")
+        }
+        guard let value = mapping[key] else { return nil }
+        guard let string = value as? String, !string.isEmpty else {
+            throw SnapfleetError(.invalidConfiguration, "\(path): key '\(key)': expected a non-empty string")
+        }
+        return string
+    }
+
     /// Decodes YAML text strictly (no validation); `path` only names the source in errors.
     public static func decode<T: Codable>(_ type: T.Type, yaml text: String, path: String) throws(SnapfleetError) -> T {
         let document: Any?

@@ -39,6 +39,18 @@ struct ConfigurationErrorTests {
         #expect(output.stderr.contains("\(config): unknown key 'controler'"))
     }
 
+    @Test("wal-push and wal-fetch end with status 2 on a configuration they cannot read, naming the file and the key")
+    func walCommandsBadConfiguration() throws {
+        let wrongType = try write("w.yaml", "local_socket: [not, a, path]\n")
+        let push = try run("snapfleet-agent", ["wal-push", "--config", wrongType, "pg_wal/000000010000000000000001"])
+        #expect(push.status == 2)
+        #expect(push.stderr.contains("\(wrongType): key 'local_socket'"))
+        let missing = directory.file("absent.yaml")
+        let fetch = try run("snapfleet-agent", ["wal-fetch", "--config", missing, "000000010000000000000001", "pg_wal/RECOVERYXLOG"])
+        #expect(fetch.status == 2)
+        #expect(fetch.stderr.contains(missing))
+    }
+
     @Test("a missing key file is refused with exit status 2, naming the key_file key")
     func missingKeyFile() throws {
         let config = try write(

@@ -7,11 +7,12 @@ import Testing
 struct LeastPrivilegeTests {
     /// Every module the agent may be built from. Adding one is a deliberate, reviewed change.
     /// HTTPClient (libcurl) only ever sends the one-object URLs the controller signs; Digests gives
-    /// their Content-MD5; the codecs compress WAL. Signing, credentials and stores stay out.
+    /// their Content-MD5; the codecs compress WAL; LazyLinking loads libpq and libcurl on first use.
+    /// Signing, credentials and stores stay out.
     static let agentModules: Set<String> = [
         "snapfleet-agent", "AgentCore", "ProgramSupport", "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig",
         "Messaging", "PostgresBackup", "HostInspection", "CZeroMQ", "CPostgres",
-        "HTTPClient", "CCurl", "Digests", "COpenSSL", "CompressionCodecs", "CZlib", "CZstd",
+        "HTTPClient", "CCurl", "Digests", "COpenSSL", "CompressionCodecs", "CZlib", "CZstd", "LazyLinking",
         "ArgumentParser", "Logging", "Yams",
     ]
 

@@ -69,6 +69,20 @@ struct ConfigLoaderTests {
         return (directory, path)
     }
 
+    @Test("one string setting is read on its own: present, absent, or a clear error naming the file and key")
+    func readsOneString() throws {
+        let (directory, path) = try temporaryFile(valid)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try ConfigLoader.string("name", from: path) == "prod")
+        #expect(try ConfigLoader.string("local_socket", from: path) == nil)
+        let wrongType = #expect(throws: SnapfleetError.self) { try ConfigLoader.string("servers", from: path) }
+        #expect(wrongType?.message == "\(path): key 'servers': expected a non-empty string")
+        let (brokenDirectory, broken) = try temporaryFile("name: [unclosed")
+        defer { try? FileManager.default.removeItem(atPath: brokenDirectory) }
+        let invalid = #expect(throws: SnapfleetError.self) { try ConfigLoader.string("name", from: broken) }
+        #expect(invalid?.code == .invalidConfiguration && invalid?.message.hasPrefix("\(broken): invalid YAML") == true)
+    }
+
     @Test("a valid document decodes to the expected value")
     func decodesValid() throws {
         let config = try ConfigLoader.decode(FleetConfig.self, yaml: valid, path: file)

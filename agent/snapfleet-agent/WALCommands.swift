@@ -17,10 +17,13 @@ struct WALClientOptions: ParsableArguments {
     @Option(name: .long, help: "The agent's configuration file (default: $SNAPFLEET_AGENT_CONFIG, else /etc/snapfleet/agent.yaml).")
     var config: String?
 
-    /// The local socket, or exit 2 naming the file and the key.
+    /// The local socket, or exit 2 naming the file and the key. Only `local_socket` is read (these
+    /// commands run once per WAL segment; the daemon has checked the whole file).
     func socket() -> String {
         let path = config ?? ProcessInfo.processInfo.environment["SNAPFLEET_AGENT_CONFIG"] ?? "/etc/snapfleet/agent.yaml"
-        do { return try ConfigLoader.load(AgentConfig.self, from: path).localSocket } catch { ProgramExit.fail("snapfleet-agent", error) }
+        do { return try ConfigLoader.string("local_socket", from: path) ?? AgentConfig.defaultLocalSocket } catch {
+            ProgramExit.fail("snapfleet-agent", error)
+        }
     }
 }
 

@@ -41,7 +41,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         Daemon.run(program: "snapfleet-agent", logLevel: logLevel, label: "snapfleet.agent") { logger throws(SnapfleetError) in
-            try AgentService(config: options.load(), configPath: options.config, logger: logger)
+            try SharedLibrary.require(.libpq, .libcurl)
+            return try AgentService(config: options.load(), configPath: options.config, logger: logger)
         }
     }
 }

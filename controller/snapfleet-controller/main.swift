@@ -44,7 +44,8 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         Daemon.run(program: "snapfleet-controller", logLevel: logLevel, label: "snapfleet.controller") { logger throws(SnapfleetError) in
-            try ControllerService(config: options.load(), configPath: options.config, logger: logger)
+            try SharedLibrary.require(.libcurl)
+            return try ControllerService(config: options.load(), configPath: options.config, logger: logger)
         }
     }
 }
