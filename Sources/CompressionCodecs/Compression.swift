@@ -27,14 +27,9 @@ public enum Compression: String, Sendable, Equatable, CaseIterable, Codable {
         return unreadable.contains { key.hasSuffix($0) } ? nil : Compression.none
     }
 
-    /// `bytes` compressed (gzip level 6 with mtime 0; zstd level 1, the fastest: archiving must keep up with
-    /// the server, and WAL is read rarely). Equal input gives equal output.
+    /// `bytes` compressed (see `Compressor`, which archiving workers keep and reuse).
     public func compress(_ bytes: [UInt8]) throws(SnapfleetError) -> [UInt8] {
-        switch self {
-        case .none: bytes
-        case .gzip: try GzipCodec.compress(bytes)
-        case .zstd: try ZstdCodec.compress(bytes)
-        }
+        try Compressor().compress(bytes, with: self)
     }
 
     /// `bytes` decompressed; at most `limit` bytes of output (a bomb or a corrupt stream is an error).

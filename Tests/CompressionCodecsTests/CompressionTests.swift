@@ -58,6 +58,22 @@ struct CompressionTests {
         #expect(throws: SnapfleetError.self) { try compression.decompress([]) }
     }
 
+    @Test("a compressor reused for files and buffers of any size gives the bytes a fresh one gives", arguments: Compression.allCases)
+    func reusedCompressor(compression: Compression) throws {
+        let directory = try TemporaryDirectory(prefix: "compressor")
+        let reused = Compressor()
+        for size in [Self.segment.count, 1000, 0, Self.segment.count] {
+            let input = Array(Self.segment.prefix(size))
+            let path = directory.file("input-\(size)")
+            try Data(input).write(to: URL(fileURLWithPath: path))
+            let fresh = try compression.compress(input)
+            #expect(try reused.compress(file: path, with: compression) == fresh, "a file of \(size) bytes")
+            #expect(try reused.compress(input, with: compression) == fresh, "a buffer of \(size) bytes")
+            #expect(try compression.decompress(fresh) == input)
+        }
+        #expect(throws: SnapfleetError.self) { try reused.compress(file: directory.file("missing"), with: compression) }
+    }
+
     @Test("a decompressor fed in pieces of any size gives the whole segment, and a stream cut short is an error", arguments: Compression.allCases)
     func streamsInPieces(compression: Compression) throws {
         let packed = try compression.compress(Self.segment)

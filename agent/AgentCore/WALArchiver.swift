@@ -112,8 +112,13 @@ final class WALArchiver: Sendable {
     private func workLoop() {
         // Made at the first upload: an idle agent does not load libcurl's TLS stack at all.
         var transfer: WALTransfer?
+        // Its buffers (tens of MiB with compression) are let go after a quiet minute.
+        var compressor: Compressor?
         while true {
-            work.wait()
+            guard work.wait(timeout: .now() + Self.idleRelease) == .success else {
+                compressor = nil
+                continue
+            }
             let next: String?? = state.withLock { state in
                 if state.stopping { return .some(nil) }
                 guard !state.queued.isEmpty else { return nil }
@@ -128,16 +133,22 @@ final class WALArchiver: Sendable {
                 finish(name, .failure(SnapfleetError(.internalError, "cannot create an HTTP connection")))
                 continue
             }
-            finish(name, uploadResult(name, transfer: transfer))
+            let reused = compressor ?? Compressor()
+            compressor = reused
+            finish(name, uploadResult(name, transfer: transfer, compressor: reused))
         }
     }
 
-    private func uploadResult(_ name: String, transfer: WALTransfer) -> Result<WALStored, SnapfleetError> {
+    /// How long a worker keeps its compressor's buffers with nothing to archive.
+    static let idleRelease: DispatchTimeInterval = .seconds(60)
+
+    private func uploadResult(_ name: String, transfer: WALTransfer, compressor: Compressor) -> Result<WALStored, SnapfleetError> {
         do throws(SnapfleetError) {
             guard let layout = layout() else {
                 throw SnapfleetError(.postgresError, "PostgreSQL's WAL directory is not known (is PostgreSQL up?)", retryable: true)
             }
-            let upload = WALUpload(name: name, layout: layout, capabilities: capabilities, controller: controller, transfer: transfer)
+            let upload = WALUpload(
+                name: name, layout: layout, capabilities: capabilities, controller: controller, transfer: transfer, compressor: compressor)
             let stored = try upload.run(ahead: Self.following(name, count: ProtocolLimits.maxWALNames - 1, segmentSize: layout.segmentSize))
             capabilities.refill(Self.following(name, count: lookAheadCount(), segmentSize: layout.segmentSize))
             return .success(stored)

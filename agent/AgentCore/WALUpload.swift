@@ -12,6 +12,8 @@ struct WALUpload {
     let capabilities: WALCapabilities
     let controller: ControllerAsker
     let transfer: WALTransfer
+    /// The worker's compressor, whose buffers serve segment after segment.
+    let compressor: Compressor
     /// Attempts before giving up (PostgreSQL calls `wal-push` again later).
     var attempts = 6
 
@@ -116,7 +118,7 @@ struct WALUpload {
     private func prepare(compression: String) throws(SnapfleetError) -> Payload {
         guard let codec = Compression(rawValue: compression) else { throw SnapfleetError(.invalidBody, "unknown compression \(compression)") }
         guard codec != .none else { return .file(path: path, md5: try Self.md5(ofFile: path)) }
-        let body = try codec.compress(try Self.read(path))
+        let body = try compressor.compress(file: path, with: codec)
         do { return .compressed(codec, body: body, md5: try MD5.hash(body).bytes) } catch { throw SnapfleetError(.internalError, "md5: \(error)") }
     }
 
