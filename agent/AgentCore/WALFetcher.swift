@@ -54,14 +54,15 @@ final class WALFetcher: Sendable {
     /// bytes (decompressed) otherwise; `.notFound` when the archive does not have it.
     func fetch(_ name: String, destination: String? = nil) throws(SnapfleetError) -> Outcome {
         let following = WALArchiver.following(name, count: Self.prefetchCount, segmentSize: segmentSize())
-        let deliverable = destination.flatMap { WALDelivery.directory(of: $0) != nil ? $0 : nil }
-        if let deliverable { state.withLock { $0.spoolDirectory = WALDelivery.directory(of: deliverable) } }
+        let directory = destination.flatMap(WALDelivery.directory(of:))
+        let deliverable = directory == nil ? nil : destination
+        if let directory { state.withLock { $0.spoolDirectory = directory } }
         let started = Date()
         let held: Held?
         if let prefetched = takePrefetched(name) {
             held = prefetched
         } else {
-            held = try download(name, into: deliverable.flatMap(WALDelivery.directory(of:)))
+            held = try download(name, into: directory)
         }
         logger.debug("WAL fetched", metadata: ["wal": "\(name)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         guard let held else {
@@ -167,7 +168,7 @@ final class WALFetcher: Sendable {
                 throw SnapfleetError(.invalidBody, "\(url.key) uses a compression snapfleet cannot read")
             }
             let decompressor = try Decompressor(compression)
-            let sink = try Sink(directory.map { ($0, Self.spoolName(name)) })
+            let sink = Sink(directory.map { ($0, Self.spoolName(name)) })
             guard try transfer.get(with: url, into: { piece throws(SnapfleetError) in try decompressor.feed(piece, to: sink.write) }) else {
                 continue
             }
@@ -187,26 +188,34 @@ final class WALFetcher: Sendable {
     /// The hidden name a prefetched segment waits under in `pg_wal`.
     private static func spoolName(_ name: String) -> String { ".snapfleet-prefetch-\(name)" }
 
-    /// Where a download goes: a file in `pg_wal`, or memory.
+    /// Where a download goes: a file in `pg_wal`, or memory. The file is created at the first byte
+    /// of a found object only: a key the archive does not have leaves nothing behind, even briefly.
     private final class Sink {
-        private let file: WALFileWriter?
+        private let place: (directory: String, name: String)?
+        private var file: WALFileWriter?
         private var bytes: [UInt8] = []
 
         /// A sink writing `name` in `directory`, or memory when `place` is nil.
-        init(_ place: (directory: String, name: String)?) throws(SnapfleetError) {
-            file = try place.map { place throws(SnapfleetError) in try WALFileWriter(directory: place.directory, name: place.name) }
-        }
+        init(_ place: (directory: String, name: String)?) { self.place = place }
 
         /// Takes the next decompressed piece.
         func write(_ piece: UnsafeRawBufferPointer) throws(SnapfleetError) {
-            if let file { try file.write(piece) } else { bytes.append(contentsOf: piece) }
+            if let place { try opened(place).write(piece) } else { bytes.append(contentsOf: piece) }
         }
 
         /// The whole segment: committed to its file, or the bytes.
         func finish() throws(SnapfleetError) -> Held {
-            guard let file else { return .memory(bytes) }
+            guard let place else { return .memory(bytes) }
+            let file = try opened(place)
             try file.commit()
             return .spooled(path: file.path)
+        }
+
+        private func opened(_ place: (directory: String, name: String)) throws(SnapfleetError) -> WALFileWriter {
+            if let file { return file }
+            let created = try WALFileWriter(directory: place.directory, name: place.name)
+            file = created
+            return created
         }
     }
 
