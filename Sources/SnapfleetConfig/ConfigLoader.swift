@@ -27,7 +27,9 @@ public enum ConfigLoader {
     public static func string(_ key: String, from path: String) throws(SnapfleetError) -> String? {
         let text = try readText(path)
         let document: Any?
-        do { document = try Yams.load(yaml: text) } catch {
+        // No implicit types (the default resolver compiles a dozen regular expressions first, most
+        // of such a command's start-up): every scalar is read as the string it is written as.
+        do { document = try Yams.load(yaml: text, .basic) } catch {
             throw SnapfleetError(.invalidConfiguration, "\(path): invalid YAML: \(firstLine(of: error))")
         }
         guard let mapping = document as? [String: Any] else {

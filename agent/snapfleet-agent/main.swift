@@ -6,6 +6,10 @@ import ProgramSupport
 import SnapfleetConfig
 import SnapfleetCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `snapfleet-agent`: the small daemon on every PostgreSQL host. It holds no cloud credential.
 struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -77,4 +81,6 @@ struct KeygenCommand: ParsableCommand {
     }
 }
 
+// PostgreSQL's own calls of wal-push and wal-fetch skip the full parser (see WALClient).
+if let status = WALClient.status(ofPlainCommand: CommandLine.arguments) { exit(status) }
 Agent.main()
