@@ -116,7 +116,10 @@ fleet_wait_connected() {
 }
 
 fleet_cleanup() {
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done
+  # Best effort, every step: under errexit (which applies in traps too) a process already gone
+  # would otherwise end the cleanup there and leave PostgreSQL running.
+  set +e
+  for pid in "${PIDS[@]:-}"; do [ -z "$pid" ] || kill "$pid" 2>/dev/null; done
   wait 2>/dev/null || true
   if [ -f "$WORK/pg/data/postmaster.pid" ]; then
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1 || true
