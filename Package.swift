@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "PostgresBackup", dependencies: ["CPostgres", "LazyLinking", "SnapfleetCore"]),
         .target(name: "HostInspection", dependencies: ["SnapfleetCore"]),
         .target(name: "Catalog", dependencies: ["SnapfleetCore"]),
-        .target(name: "Digests", dependencies: ["COpenSSL"]),
+        .target(name: "Digests", dependencies: ["COpenSSL", "SnapfleetCore"]),
         .target(name: "CompressionCodecs", dependencies: ["CZlib", "CZstd", "SnapfleetCore"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "LazyLinking", "SnapfleetCore"]),
         .target(name: "AWSSigning", dependencies: ["Digests", "SnapfleetCore"]),

@@ -80,20 +80,16 @@ public final class Compressor {
 
     /// Reads the whole file at `path` into the input buffer.
     private func read(_ path: String) throws(SnapfleetError) -> UnsafeRawBufferPointer {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw SnapfleetError(.notFound, "cannot read \(path): \(String(cString: strerror(errno)))") }
+        let descriptor = try PosixFiles.open(path, O_RDONLY)
         defer { close(descriptor) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw SnapfleetError(.ioError, "cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard fstat(descriptor, &info) == 0 else { throw PosixFiles.failure("stat", path) }
         let size = Int(info.st_size)
         input.reserve(size)
         var count = 0
         while count < size {
-            let read = Glibc.read(descriptor, input.bytes.baseAddress! + count, size - count)
-            if read < 0, errno == EINTR { continue }
-            guard read > 0 else {
-                throw SnapfleetError(.ioError, "cannot read \(path): \(read < 0 ? String(cString: strerror(errno)) : "it got shorter")")
-            }
+            let read = try PosixFiles.read(descriptor, into: UnsafeMutableRawBufferPointer(rebasing: input.bytes[count..<size]), path: path)
+            guard read > 0 else { throw SnapfleetError(.ioError, "\(path) got shorter while it was read") }
             count += read
         }
         return UnsafeRawBufferPointer(rebasing: input.bytes[0..<size])

@@ -22,7 +22,5 @@ enum ObjectKey {
     }
 
     /// The key with control characters escaped, for error messages.
-    static func printable(_ key: String) -> String {
-        String(key.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
-    }
+    static func printable(_ key: String) -> String { PosixFiles.printable(key) }
 }

@@ -1,4 +1,5 @@
 import AWSSigning
+import Digests
 import HTTPClient
 import SnapfleetCore
 
@@ -155,7 +156,7 @@ public struct S3ObjectStore: ObjectStore {
     static func payload(of body: ObjectBody) throws(SnapfleetError) -> (RequestPayload, HTTPRequest.Body) {
         switch body {
         case .bytes(let bytes): return (.bytes(bytes), .bytes(bytes))
-        case .file(let path): return (.sha256(try FileHashing.sha256Hex(of: path)), .file(path: path))
+        case .file(let path): return (.sha256(try SHA256.hash(file: path).hex), .file(path: path))
         }
     }
 

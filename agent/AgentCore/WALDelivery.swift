@@ -92,13 +92,7 @@ final class WALFileWriter {
 
     /// Appends `bytes`.
     func write(_ bytes: UnsafeRawBufferPointer) throws(SnapfleetError) {
-        var written = 0
-        while written < bytes.count {
-            let count = Foundation.write(fileFD, bytes.baseAddress! + written, bytes.count - written)
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { throw WALDelivery.failure("cannot write \(directory)/\(temporary)") }
-            written += count
-        }
+        try PosixFiles.writeAll(fileFD, bytes, path: "\(directory)/\(temporary)")
     }
 
     /// Gives the file the directory's owner and renames it to its name.

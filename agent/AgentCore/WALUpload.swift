@@ -76,7 +76,7 @@ struct WALUpload {
         /// The bytes themselves (read from disk for a file), for the controller of a `file://` archive.
         func body() throws(SnapfleetError) -> [UInt8] {
             switch self {
-            case .file(let path, _): try WALUpload.read(path)
+            case .file(let path, _): try PosixFiles.readAll(path)
             case .compressed(_, let body, _): body
             }
         }
@@ -117,53 +117,9 @@ struct WALUpload {
     /// The payload for `compression`: the file itself (its MD5 read in pieces) when uncompressed.
     private func prepare(compression: String) throws(SnapfleetError) -> Payload {
         guard let codec = Compression(rawValue: compression) else { throw SnapfleetError(.invalidBody, "unknown compression \(compression)") }
-        guard codec != .none else { return .file(path: path, md5: try Self.md5(ofFile: path)) }
+        guard codec != .none else { return .file(path: path, md5: try MD5.hash(file: path).bytes) }
         let body = try compressor.compress(file: path, with: codec)
         do { return .compressed(codec, body: body, md5: try MD5.hash(body).bytes) } catch { throw SnapfleetError(.internalError, "md5: \(error)") }
-    }
-
-    /// The whole file, read straight into the array (no intermediate `Data` copy of 16 MiB).
-    static func read(_ path: String) throws(SnapfleetError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw SnapfleetError(.notFound, "cannot read \(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw SnapfleetError(.ioError, "cannot stat \(path): \(String(cString: strerror(errno)))") }
-        let size = Int(info.st_size)
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = 0
-            while count < size {
-                let read = Foundation.read(descriptor, buffer.baseAddress! + count, size - count)
-                if read < 0, errno == EINTR { continue }
-                guard read > 0 else { return }
-                count += read
-            }
-        }
-        guard bytes.count == size else { throw SnapfleetError(.ioError, "cannot read \(path): \(String(cString: strerror(errno)))") }
-        return bytes
-    }
-
-    /// The MD5 of a file, read 1 MiB at a time.
-    static func md5(ofFile path: String) throws(SnapfleetError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw SnapfleetError(.notFound, "cannot read \(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        do {
-            let digest = try MD5()
-            while true {
-                let count = Foundation.read(descriptor, buffer.baseAddress, buffer.count)
-                if count < 0, errno == EINTR { continue }
-                guard count >= 0 else { throw SnapfleetError(.ioError, "cannot read \(path): \(String(cString: strerror(errno)))") }
-                if count == 0 { return try digest.finalize().bytes }
-                try digest.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            }
-        } catch let error as SnapfleetError {
-            throw error
-        } catch {
-            throw SnapfleetError(.internalError, "md5: \(error)")
-        }
     }
 
     /// 0.2 s, 0.4 s, … up to 5 s between attempts.

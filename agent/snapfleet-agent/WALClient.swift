@@ -91,22 +91,19 @@ enum WALClient {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
-    /// Writes to a temporary name beside the destination, then renames: PostgreSQL never sees half a
-    /// file. Plain POSIX calls, one write of the whole buffer: recovery calls this once per segment.
+    /// Writes to a temporary name beside the destination, then renames: PostgreSQL never sees half a file.
     private static func write(_ bytes: [UInt8], to destination: String) throws(SnapfleetError) {
         let temporary = destination + ".snapfleet-partial"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw SnapfleetError(.ioError, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, $0.count - written) }
-            guard count > 0 else { break }
-            written += count
-        }
-        let closed = close(descriptor) == 0
-        guard written == bytes.count, closed, rename(temporary, destination) == 0 else {
+        let descriptor = try PosixFiles.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW)
+        let written = Result { () throws(SnapfleetError) in try PosixFiles.writeAll(descriptor, bytes, path: temporary) }
+        let closed = close(descriptor) == 0 ? nil : PosixFiles.failure("close", temporary)
+        do throws(SnapfleetError) {
+            try written.get()
+            if let closed { throw closed }
+            try PosixFiles.rename(temporary, to: destination)
+        } catch {
             unlink(temporary)
-            throw SnapfleetError(.ioError, "cannot write \(destination): \(String(cString: strerror(errno)))")
+            throw error
         }
     }
 }

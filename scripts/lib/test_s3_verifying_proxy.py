@@ -27,20 +27,13 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from selfcheck import CheckFailed, check
+
 PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "s3_verifying_proxy.py")
 ACCESS, SECRET, REGION = "AKIDPROXYTEST", "proxy-test-secret", "us-east-1"
 BUCKET = "wal-bucket"
 
 
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition, what, detail=""):
-    """Prints `ok - what`, or raises with the detail."""
-    if not condition:
-        raise CheckFailed(f"{what}: {detail}" if detail else what)
-    print(f"ok - {what}", flush=True)
 
 
 # --- Proxy process and control file ------------------------------------------------------

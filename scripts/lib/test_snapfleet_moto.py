@@ -21,19 +21,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from selfcheck import CheckFailed, check
+
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "snapfleet_moto.py")
 REGION = "us-east-1"
 
 
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition, what, detail=""):
-    """Prints `ok - what`, or raises with the detail."""
-    if not condition:
-        raise CheckFailed(f"{what}: {detail}" if detail else what)
-    print(f"ok - {what}", flush=True)
 
 
 def error_code(call, *args, **kwargs):

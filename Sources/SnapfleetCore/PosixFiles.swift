@@ -1,21 +1,20 @@
-import SnapfleetCore
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
 
-/// The few POSIX file operations the file store needs, each turning `errno` into a `SnapfleetError`.
-enum PosixFiles {
+/// The POSIX file operations the file store and the agent's WAL code share, each turning `errno`
+/// into a `SnapfleetError`.
+public enum PosixFiles {
     /// The error for a failed call, read from `errno` right after it.
-    static func failure(_ what: String, _ path: String, errnoValue: Int32 = errno) -> SnapfleetError {
+    public static func failure(_ what: String, _ path: String, errnoValue: Int32 = errno) -> SnapfleetError {
         let code: ErrorCode = errnoValue == ENOENT ? .notFound : (errnoValue == EEXIST ? .alreadyExists : .ioError)
-        return SnapfleetError(code, "\(what) \(ObjectKey.printable(path)) failed: \(String(cString: strerror(errnoValue)))")
+        return SnapfleetError(code, "\(what) \(printable(path)) failed: \(String(cString: strerror(errnoValue)))")
     }
 
     /// Opens a file, retrying on EINTR.
-    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws(SnapfleetError) -> Int32 {
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws(SnapfleetError) -> Int32 {
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
             if fd >= 0 { return fd }
@@ -24,7 +23,7 @@ enum PosixFiles {
     }
 
     /// Writes all of `bytes` to `fd`.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SnapfleetError) {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SnapfleetError) {
         var offset = 0
         while offset < bytes.count {
             let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -37,7 +36,7 @@ enum PosixFiles {
     }
 
     /// Writes all of an array to `fd`.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SnapfleetError) {
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SnapfleetError) {
         // withUnsafeBytes only rethrows untyped errors, so the typed one travels in a Result.
         let result = bytes.withUnsafeBytes { raw in
             Result { () throws(SnapfleetError) in try writeAll(fd, raw, path: path) }
@@ -46,7 +45,7 @@ enum PosixFiles {
     }
 
     /// Reads up to `buffer.count` bytes; 0 at end of file.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(SnapfleetError) -> Int {
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(SnapfleetError) -> Int {
         while true {
             let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
@@ -55,7 +54,7 @@ enum PosixFiles {
     }
 
     /// Calls `body` with each chunk of the file at `path`, in order.
-    static func forEachChunk(
+    public static func forEachChunk(
         of path: String, chunkSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws(SnapfleetError) -> Void
     ) throws(SnapfleetError) {
         let fd = try open(path, O_RDONLY)
@@ -68,26 +67,26 @@ enum PosixFiles {
     }
 
     /// The whole file in memory.
-    static func readAll(_ path: String) throws(SnapfleetError) -> [UInt8] {
+    public static func readAll(_ path: String) throws(SnapfleetError) -> [UInt8] {
         var bytes: [UInt8] = []
         try forEachChunk(of: path) { chunk throws(SnapfleetError) in bytes.append(contentsOf: chunk) }
         return bytes
     }
 
     /// Flushes a file or directory to disk.
-    static func sync(_ fd: Int32, path: String) throws(SnapfleetError) {
+    public static func sync(_ fd: Int32, path: String) throws(SnapfleetError) {
         guard fsync(fd) == 0 else { throw failure("fsync", path) }
     }
 
     /// Flushes a directory, so that a rename or link in it survives a crash.
-    static func syncDirectory(_ path: String) throws(SnapfleetError) {
+    public static func syncDirectory(_ path: String) throws(SnapfleetError) {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
         try sync(fd, path: path)
     }
 
     /// `stat`, or nil when nothing is there.
-    static func status(_ path: String) throws(SnapfleetError) -> stat? {
+    public static func status(_ path: String) throws(SnapfleetError) -> stat? {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -97,13 +96,13 @@ enum PosixFiles {
     }
 
     /// Whether `info` describes a directory.
-    static func isDirectory(_ info: stat) -> Bool { info.st_mode & S_IFMT == S_IFDIR }
+    public static func isDirectory(_ info: stat) -> Bool { info.st_mode & S_IFMT == S_IFDIR }
 
     /// Whether `info` describes a regular file.
-    static func isRegularFile(_ info: stat) -> Bool { info.st_mode & S_IFMT == S_IFREG }
+    public static func isRegularFile(_ info: stat) -> Bool { info.st_mode & S_IFMT == S_IFREG }
 
     /// Creates `path` and its missing parents (mode 0700: backups are private).
-    static func makeDirectories(_ path: String) throws(SnapfleetError) {
+    public static func makeDirectories(_ path: String) throws(SnapfleetError) {
         if let info = try status(path) {
             guard isDirectory(info) else { throw SnapfleetError(.ioError, "\(path) exists and is not a directory") }
             return
@@ -116,7 +115,7 @@ enum PosixFiles {
     }
 
     /// The names in a directory, without `.` and `..`.
-    static func entries(of path: String) throws(SnapfleetError) -> [String] {
+    public static func entries(of path: String) throws(SnapfleetError) -> [String] {
         guard let dir = opendir(path) else {
             if errno == ENOENT || errno == ENOTDIR { return [] }
             throw failure("opendir", path)
@@ -133,12 +132,12 @@ enum PosixFiles {
     }
 
     /// Renames `source` over `target` atomically.
-    static func rename(_ source: String, to target: String) throws(SnapfleetError) {
+    public static func rename(_ source: String, to target: String) throws(SnapfleetError) {
         guard Glibc.rename(source, target) == 0 else { throw failure("rename", target) }
     }
 
     /// Reads `count` bytes at `offset` (fewer at the end of the file).
-    static func readRange(_ path: String, offset: Int64, count: Int) throws(SnapfleetError) -> [UInt8] {
+    public static func readRange(_ path: String, offset: Int64, count: Int) throws(SnapfleetError) -> [UInt8] {
         let fd = try open(path, O_RDONLY)
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: count)
@@ -153,9 +152,14 @@ enum PosixFiles {
         return Array(bytes.prefix(filled))
     }
 
+    /// `path` with control characters shown as `?`, for error messages (an object key may carry any byte).
+    public static func printable(_ path: String) -> String {
+        String(path.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+    }
+
     /// Removes a file; false when there was none.
     @discardableResult
-    static func remove(_ path: String) throws(SnapfleetError) -> Bool {
+    public static func remove(_ path: String) throws(SnapfleetError) -> Bool {
         guard unlink(path) == 0 else {
             if errno == ENOENT { return false }
             throw failure("unlink", path)
