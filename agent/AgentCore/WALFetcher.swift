@@ -1,5 +1,6 @@
 import CompressionCodecs
 import Foundation
+import HTTPClient
 import Logging
 import SnapfleetCore
 import SnapfleetProtocol
@@ -42,6 +43,8 @@ final class WALFetcher: Sendable {
     private let segmentSize: @Sendable () -> Int
     private let logger: Logger
     private let state = Mutex(State())
+    /// Connections kept from one download to the next: one per prefetching thread, one for a call's own.
+    private let connections = HTTPConnectionPool(maxIdle: WALFetcher.prefetchParallelism + 1)
 
     /// A fetcher asking `controller` for URLs (or bytes, for a `file://` archive).
     init(controller: ControllerAsker, segmentSize: @escaping @Sendable () -> Int, logger: Logger) {
@@ -66,7 +69,9 @@ final class WALFetcher: Sendable {
         }
         logger.debug("WAL fetched", metadata: ["wal": "\(name)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         guard let held else {
-            discardSpool()  // the end of the archive: recovery stops asking
+            // The end of the archive: recovery stops asking (a standby asks again in a while).
+            discardSpool()
+            connections.drain()
             return .notFound
         }
         prefetch(following)
@@ -130,14 +135,22 @@ final class WALFetcher: Sendable {
             let urls = try? restoreURLs(wanted)
             let queue = Mutex(wanted)
             DispatchQueue.concurrentPerform(iterations: min(Self.prefetchParallelism, wanted.count)) { _ in
-                let transfer = try? WALTransfer()
-                while let name = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
-                    let held = (try? download(name, urls: urls, transfer: transfer, into: spool)) ?? nil
-                    state.withLock { state in
-                        state.fetching.remove(name)
-                        if let held { state.ready[name] = held }
-                    }
+                let drained = try? connections.withConnection { connection throws(SnapfleetError) in
+                    prefetch(queue, urls: urls, transfer: WALTransfer(connection: connection), into: spool)
                 }
+                // No connection could be made: the names still leave `fetching`, as not fetched.
+                if drained == nil { prefetch(queue, urls: urls, transfer: nil, into: spool) }
+            }
+        }
+    }
+
+    /// Downloads the names in `queue` until it is empty, holding each one fetched.
+    private func prefetch(_ queue: borrowing Mutex<[String]>, urls: WALURLs?, transfer: WALTransfer?, into spool: String?) {
+        while let name = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+            let held = (try? download(name, urls: urls, transfer: transfer, into: spool)) ?? nil
+            state.withLock { state in
+                state.fetching.remove(name)
+                if let held { state.ready[name] = held }
             }
         }
     }
@@ -147,7 +160,10 @@ final class WALFetcher: Sendable {
 
     /// One file from the archive (see the other `download`).
     private func download(_ name: String, into directory: String?) throws(SnapfleetError) -> Held? {
-        try download(name, urls: try restoreURLs([name]), transfer: try WALTransfer(), into: directory)
+        let urls = try restoreURLs([name])
+        return try connections.withConnection { connection throws(SnapfleetError) in
+            try download(name, urls: urls, transfer: WALTransfer(connection: connection), into: directory)
+        }
     }
 
     /// The controller's answer for restoring `names` (one request, at most 64 names).

@@ -5,7 +5,8 @@ import SnapfleetProtocol
 
 /// Moves one WAL object with one presigned URL: the only way the agent talks to object storage.
 ///
-/// Not thread-safe (one libcurl handle, kept alive between requests): one per worker thread.
+/// Not thread-safe (one libcurl handle, kept alive between requests): one per worker thread, or
+/// one around a connection lent by an `HTTPConnectionPool`.
 final class WALTransfer {
     private let connection: HTTPConnection
 
@@ -22,10 +23,15 @@ final class WALTransfer {
     }
 
     /// A transfer with its own connection.
-    init() throws(SnapfleetError) {
-        do { connection = try HTTPConnection() } catch let error as SnapfleetError { throw error } catch {
+    convenience init() throws(SnapfleetError) {
+        do { self.init(connection: try HTTPConnection()) } catch let error as SnapfleetError { throw error } catch {
             throw SnapfleetError(.internalError, "cannot create an HTTP connection: \(error)")
         }
+    }
+
+    /// A transfer over `connection` (one lent by a pool, say).
+    init(connection: HTTPConnection) {
+        self.connection = connection
     }
 
     /// PUTs `body` with the URL's signed headers and `Content-MD5`, so the store checks the bytes.
