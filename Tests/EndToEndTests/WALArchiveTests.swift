@@ -75,18 +75,19 @@ struct WALArchiveTests {
         #expect(setup.cluster.logTail(lines: 200).contains("already holds a different \(next)"), "wal-push says why, in PostgreSQL's log")
     }
 
-    @Test("object-store errors (503s, a dropped connection) are retried: everything is archived, nothing acknowledged early")
+    @Test("store errors (503s, dropped connections, bodies damaged on the way) are retried: all archived, nothing acknowledged early")
     func storeFaultsAreRetried() throws {
         let setup = try WALSetup(compression: "none")
         try setup.s3.injectFaults([
             ["method": "PUT", "status": 503, "count": 5], ["method": "PUT", "reset_connection": true, "count": 2],
-            ["method": "PUT", "status": 500, "count": 3],
+            ["method": "PUT", "status": 500, "count": 3], ["method": "PUT", "corrupt_body": true, "count": 2],
         ])
         let last = try setup.switchSegments(20)
         try setup.waitUntilArchived(last)
         let check = try setup.compareArchive()
         #expect(check.compared >= 20 && check.different.isEmpty, "\(check)")
         #expect(setup.s3.log.contains("fault 503"), "the faults were injected")
+        #expect(setup.s3.log.contains("refused 400 BadDigest"), "damaged bodies were refused by their Content-MD5, then sent again")
     }
 
     @Test("the controller stopped: archiving goes on with the URLs in hand, then fails cleanly, and resumes by itself when it returns")

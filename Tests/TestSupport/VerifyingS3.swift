@@ -3,7 +3,7 @@ import SnapfleetCore
 
 /// An S3 for tests whose every signature is checked: moto's S3 behind
 /// `scripts/lib/s3_verifying_proxy.py`, which verifies header-signed and presigned (query-string)
-/// requests as S3 does — moto checks neither — and injects faults on demand.
+/// requests and Content-MD5 as S3 does — moto checks none of them — and injects faults on demand.
 public final class VerifyingS3: @unchecked Sendable {
     /// `http://127.0.0.1:PORT`.
     public let endpoint: String

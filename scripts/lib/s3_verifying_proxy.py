@@ -5,7 +5,7 @@ moto does not check presigned URLs at all (and crashes on them with auth enabled
 this proxy does what S3 does before a request reaches moto:
 
     python3 scripts/lib/s3_verifying_proxy.py --port-file FILE [--port N]
-        [--access-key AKID --secret-key SECRET] [--control-file FILE]
+        [--access-key AKID --secret-key SECRET] [--control-file FILE] [--no-digest-check]
 
 It listens on 127.0.0.1 (a free port unless --port) and writes the port to --port-file
 once it serves. One key pair is accepted (default AKIDPROXYTEST / proxy-test-secret),
@@ -24,6 +24,10 @@ Verification (refusals are S3 XML errors):
     in the request which were not signed" (an x-amz-* header not in SignedHeaders),
     403 AccessDenied for a request without authentication.
   Other headers (Content-MD5, Content-Type, Content-Length, ...) may be present unsigned.
+  * Content-MD5, when present, must be the base64 MD5 of the body as received: else 400
+    BadDigest (400 InvalidDigest when it is not base64 of 16 bytes), as S3 answers; moto
+    checks neither. --no-digest-check skips this (benchmarks: S3 spends its own CPU on it,
+    the proxy would spend the machine's).
 
 A verified request goes to moto unchanged (moto 5.2 answers If-None-Match: * on PUT of an
 existing key with 412 PreconditionFailed itself).
@@ -35,19 +39,23 @@ changes (absent file = no faults):
       {"method": "PUT", "key_prefix": "wals/", "status": 503, "count": 3},
       {"method": "PUT", "delay_seconds": 2, "count": 1},
       {"method": "GET", "status": 500, "count": 2},
-      {"bucket": "b", "reset_connection": true}
+      {"bucket": "b", "reset_connection": true},
+      {"method": "PUT", "corrupt_body": true, "count": 1}
     ]}
 
 Match fields (all optional): method, bucket, key_prefix (object key, decoded). The first
 matching fault whose count is > 0 (no count = unlimited) applies and its count drops by one
 (in memory; rewriting the file resets the counts). Actions: "status" answers that status
 without forwarding (code SlowDown for 503, InternalError for 500, "code" overrides);
-"delay_seconds" sleeps then forwards; "reset_connection" closes the socket with a TCP RST.
+"delay_seconds" sleeps then forwards; "reset_connection" closes the socket with a TCP RST;
+"corrupt_body" flips the body's first byte as if damaged on the way, before the Content-MD5
+check (which refuses it) and moto (which stores it when no Content-MD5 came).
 
 One line per request goes to stderr: METHOD PATH -> forwarded STATUS | refused CODE | fault ...
 """
 
 import argparse
+import base64
 import datetime
 import hashlib
 import hmac
@@ -266,7 +274,22 @@ def read_body(environ):
     return environ["wsgi.input"].read(length) if length else b""
 
 
-def make_app(keys, faults):
+def check_digest(headers, body):
+    """S3's Content-MD5 check of the body as received."""
+    given = headers.get("content-md5")
+    if given is None:
+        return
+    try:
+        digest = base64.b64decode(given, validate=True)
+    except ValueError:
+        digest = b""
+    if len(digest) != 16:
+        raise Refusal("InvalidDigest", "The Content-MD5 you specified was invalid.", status=400)
+    if digest != hashlib.md5(body).digest():
+        raise Refusal("BadDigest", "The Content-MD5 you specified did not match what we received.", status=400)
+
+
+def make_app(keys, faults, digest_check=True):
     moto = create_backend_app(SERVICE)
 
     def app(environ, start_response):
@@ -290,6 +313,15 @@ def make_app(keys, faults):
             code = fault.get("code", FAULT_CODES.get(status, "InternalError"))
             log(method, path, f"fault {status} {code}")
             return s3_error(start_response, status, code, "injected by the test proxy")
+        if fault and fault.get("corrupt_body") and body:
+            log(method, path, "fault corrupt_body")
+            body = bytes([body[0] ^ 0xFF]) + body[1:]
+        if digest_check:
+            try:
+                check_digest(headers, body)
+            except Refusal as refusal:
+                log(method, path, f"refused {refusal.status} {refusal.code}: {refusal.message}")
+                return s3_error(start_response, refusal.status, refusal.code, refusal.message)
         if fault and "delay_seconds" in fault:
             log(method, path, f"fault delay {fault['delay_seconds']}s")
             time.sleep(float(fault["delay_seconds"]))
@@ -311,11 +343,12 @@ def main():
     parser.add_argument("--access-key", default="AKIDPROXYTEST")
     parser.add_argument("--secret-key", default="proxy-test-secret")
     parser.add_argument("--control-file", help="JSON fault injection, see the module doc")
+    parser.add_argument("--no-digest-check", action="store_true", help="do not check Content-MD5 (benchmarks)")
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our own line per request instead
     keys = Credentials(args.access_key, args.secret_key)
-    server = make_server("127.0.0.1", args.port, make_app(keys, Faults(args.control_file)),
+    server = make_server("127.0.0.1", args.port, make_app(keys, Faults(args.control_file), digest_check=not args.no_digest_check),
                          threaded=True, request_handler=RequestHandler)
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(server.server_port))

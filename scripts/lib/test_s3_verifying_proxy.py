@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Self-test of s3_verifying_proxy.py: starts it on a free port with a control file and checks
-header-signed (boto3) and presigned (raw http.client) requests, expiry and fault injection.
+header-signed (boto3) and presigned (raw http.client) requests, expiry, fault injection and the
+Content-MD5 check.
 
     python3 scripts/lib/test_s3_verifying_proxy.py
 
@@ -206,6 +207,27 @@ def check_faults(endpoint, control):
     check(raw("GET", url)[0] == 200, "control file removed: no faults")
 
 
+def check_digests(endpoint, control):
+    body = b"segment-md5"
+    md5 = lambda data: base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: E731
+    url = presign(endpoint, "PUT", "wals/seg-md5")
+    result = raw("PUT", url, {"Content-MD5": md5(b"other bytes")}, body)
+    check(result[:2] == (400, "BadDigest"), "Content-MD5 of other bytes: 400 BadDigest", result)
+    result = raw("PUT", url, {"Content-MD5": "bm90LWEtZGlnZXN0"}, body)
+    check(result[:2] == (400, "InvalidDigest"), "Content-MD5 not of 16 bytes: 400 InvalidDigest", result)
+    check(raw("GET", presign(endpoint, "GET", "wals/seg-md5"))[0] == 404, "a refused body is not stored")
+    check(raw("PUT", url, {"Content-MD5": md5(body)}, body)[0] == 200, "the body's own Content-MD5: 200")
+
+    set_faults(control, [{"method": "PUT", "corrupt_body": True}])
+    url = presign(endpoint, "PUT", "wals/seg-damaged")
+    result = raw("PUT", url, {"Content-MD5": md5(body)}, body)
+    check(result[:2] == (400, "BadDigest"), "a body damaged on the way is refused by its Content-MD5", result)
+    check(raw("PUT", url, {}, body)[0] == 200, "without Content-MD5 the damaged body is stored")
+    stored = raw("GET", presign(endpoint, "GET", "wals/seg-damaged"))[3]
+    check(stored != body and stored[1:] == body[1:], "... and it is the damaged one", stored)
+    os.remove(control)
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="s3-verifying-proxy-") as directory:
         process, endpoint, control, log = start_proxy(directory)
@@ -215,6 +237,7 @@ def main():
             check_presigned_get_head(endpoint)
             check_expiry(endpoint)
             check_faults(endpoint, control)
+            check_digests(endpoint, control)
         except Exception as error:  # noqa: BLE001 - any failure ends the test with the log
             print(f"FAIL - {type(error).__name__}: {error}", file=sys.stderr)
             print(f"--- proxy log ---\n{open(log).read()[-3000:]}", file=sys.stderr)
