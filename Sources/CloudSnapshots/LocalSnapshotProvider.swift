@@ -251,6 +251,6 @@ public struct LocalSnapshotProvider: SnapshotProvider {
     private static func currentHostName() throws(SnapfleetError) -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { throw LocalPaths.error(errno, "cannot read the host name") }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(cBuffer: buffer)
     }
 }

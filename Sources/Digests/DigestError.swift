@@ -1,9 +1,10 @@
 import COpenSSL
+import SnapfleetCore
 
 /// An OpenSSL call failed; carries OpenSSL's own error text.
 ///
-/// This module depends only on `COpenSSL`, so it cannot use `SnapfleetError`; callers that
-/// report to operators wrap it (e.g. as `.internalError`).
+/// The hashing primitives report it as OpenSSL's own failure; callers that report to operators
+/// wrap it (e.g. as `.internalError`, as `hash(file:)` does).
 public struct DigestError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was being done, lowercase (`sha256 update`, `hmac-sha256`, `random bytes`).
     public var operation: String
@@ -39,6 +40,6 @@ enum OpenSSLErrors {
     private static func text(of code: UInt) -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         ERR_error_string_n(code, &buffer, buffer.count)
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(cBuffer: buffer)
     }
 }

@@ -14,7 +14,7 @@ public final class HTTPConnection {
     let errorBuffer: UnsafeMutablePointer<CChar>
 
     /// Creates a connection; initialises libcurl for the process on first use.
-    public init() throws {
+    public init() throws(SnapfleetError) {
         let global = CurlGlobal.initialize()
         guard global == CURLE_OK else {
             throw SnapfleetError(.internalError, "curl_global_init failed: \(String(cString: curl_easy_strerror(global)))")

@@ -35,13 +35,7 @@ public final class HTTPConnectionPool: Sendable {
 
     private func checkOut() throws(SnapfleetError) -> PooledConnection {
         if let pooled = idle.withLock({ $0.popLast() }) { return pooled }
-        do {
-            return PooledConnection(try HTTPConnection())
-        } catch let error as SnapfleetError {
-            throw error
-        } catch {
-            throw SnapfleetError(.internalError, "cannot create an HTTP connection: \(error)")
-        }
+        return PooledConnection(try HTTPConnection())
     }
 }
 

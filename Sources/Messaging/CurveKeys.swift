@@ -19,7 +19,7 @@ public struct CurvePublicKey: Hashable, Sendable, Codable, CustomStringConvertib
         guard bytes.count == 32 else { throw SnapfleetError(.invalidKey, "a CURVE key has 32 bytes") }
         var text = [CChar](repeating: 0, count: 41)
         _ = zmq_z85_encode(&text, bytes, 32)
-        z85 = String(cString: text)
+        z85 = String(cBuffer: text)
     }
 
     /// Decodes and validates the Z85 text.
@@ -53,7 +53,7 @@ public struct CurveKeyPair: Sendable {
         var secretText = [CChar](repeating: 0, count: 41)
         guard zmq_curve_keypair(&publicText, &secretText) == 0 else { throw zmqFailure("curve_keypair") }
         return CurveKeyPair(
-            publicKey: try CurvePublicKey(z85: String(cString: publicText)), secretKey: Redacted(String(cString: secretText)))
+            publicKey: try CurvePublicKey(z85: String(cBuffer: publicText)), secretKey: Redacted(String(cBuffer: secretText)))
     }
 
     /// The key pair of a secret key (the public key is derived from it).
@@ -63,7 +63,7 @@ public struct CurveKeyPair: Sendable {
         }
         var publicText = [CChar](repeating: 0, count: 41)
         guard zmq_curve_public(&publicText, secret) == 0 else { throw zmqFailure("curve_public") }
-        self.init(publicKey: try CurvePublicKey(z85: String(cString: publicText)), secretKey: Redacted(secret))
+        self.init(publicKey: try CurvePublicKey(z85: String(cBuffer: publicText)), secretKey: Redacted(secret))
     }
 
     private init(publicKey: CurvePublicKey, secretKey: Redacted<String>) {

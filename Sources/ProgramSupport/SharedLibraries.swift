@@ -24,7 +24,7 @@ public enum SharedLibrary: CaseIterable, Sendable {
             }
         }
         guard loaded != 0 else { return }
-        let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let reason = String(cBuffer: error)
         throw SnapfleetError(.notFound, "cannot load \(soname): \(reason)", hint: "install the \(package) package")
     }
 

@@ -57,15 +57,15 @@ final class WALFetcher: Sendable {
     /// bytes (decompressed) otherwise; `.notFound` when the archive does not have it.
     func fetch(_ name: String, destination: String? = nil) throws(SnapfleetError) -> Outcome {
         let following = WALArchiver.following(name, count: Self.prefetchCount, segmentSize: segmentSize())
-        let directory = destination.flatMap(WALDelivery.directory(of:))
-        let deliverable = directory == nil ? nil : destination
-        if let directory { state.withLock { $0.spoolDirectory = directory } }
+        // Where the agent may write the file itself: a file of a data directory's pg_wal.
+        let delivery = destination.flatMap { destination in WALDelivery.directory(of: destination).map { (destination: destination, directory: $0) } }
+        if let delivery { state.withLock { $0.spoolDirectory = delivery.directory } }
         let started = Date()
         let held: Held?
         if let prefetched = takePrefetched(name) {
             held = prefetched
         } else {
-            held = try download(name, into: directory)
+            held = try download(name, into: delivery?.directory)
         }
         logger.debug("WAL fetched", metadata: ["wal": "\(name)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         guard let held else {
@@ -75,22 +75,21 @@ final class WALFetcher: Sendable {
             return .notFound
         }
         prefetch(following)
-        return try hand(held, to: deliverable)
+        return try hand(held, to: delivery)
     }
 
-    /// Delivers `held` at `destination` (a rename when it is already in the same `pg_wal`), or returns its bytes.
-    private func hand(_ held: Held, to destination: String?) throws(SnapfleetError) -> Outcome {
-        switch (held, destination) {
-        case (.spooled(let path), let destination?)
-        where URL(fileURLWithPath: path).deletingLastPathComponent().path == WALDelivery.directory(of: destination):
-            guard rename(path, destination) == 0 else { throw SnapfleetError(.ioError, "cannot rename \(path) to \(destination)") }
+    /// Delivers `held` at the destination in its `pg_wal` directory (a rename when it was spooled
+    /// there already), or returns its bytes when there is no such destination.
+    private func hand(_ held: Held, to delivery: (destination: String, directory: String)?) throws(SnapfleetError) -> Outcome {
+        switch (held, delivery) {
+        case (.spooled(let path), let delivery?) where URL(fileURLWithPath: path).deletingLastPathComponent().path == delivery.directory:
+            guard rename(path, delivery.destination) == 0 else { throw SnapfleetError(.ioError, "cannot rename \(path) to \(delivery.destination)") }
             return .delivered
         case (.spooled(let path), _):
             defer { unlink(path) }
-            guard let data = FileManager.default.contents(atPath: path) else { throw SnapfleetError(.ioError, "cannot read \(path)") }
-            return try hand(.memory([UInt8](data)), to: destination)
-        case (.memory(let bytes), let destination?):
-            try WALDelivery.write(bytes, to: destination)
+            return try hand(.memory(try PosixFiles.readAll(path)), to: delivery)
+        case (.memory(let bytes), let delivery?):
+            try WALDelivery.write(bytes, into: delivery.directory, as: URL(fileURLWithPath: delivery.destination).lastPathComponent)
             return .delivered
         case (.memory(let bytes), nil):
             return .bytes(bytes)
@@ -135,11 +134,14 @@ final class WALFetcher: Sendable {
             let urls = try? restoreURLs(wanted)
             let queue = Mutex(wanted)
             DispatchQueue.concurrentPerform(iterations: min(Self.prefetchParallelism, wanted.count)) { _ in
-                let drained = try? connections.withConnection { connection throws(SnapfleetError) in
-                    prefetch(queue, urls: urls, transfer: WALTransfer(connection: connection), into: spool)
+                do throws(SnapfleetError) {
+                    try connections.withConnection { connection throws(SnapfleetError) in
+                        prefetch(queue, urls: urls, transfer: WALTransfer(connection: connection), into: spool)
+                    }
+                } catch {
+                    // No connection could be made: the names still leave `fetching`, as not fetched.
+                    prefetch(queue, urls: urls, transfer: nil, into: spool)
                 }
-                // No connection could be made: the names still leave `fetching`, as not fetched.
-                if drained == nil { prefetch(queue, urls: urls, transfer: nil, into: spool) }
             }
         }
     }

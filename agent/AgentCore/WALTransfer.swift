@@ -24,9 +24,7 @@ final class WALTransfer {
 
     /// A transfer with its own connection.
     convenience init() throws(SnapfleetError) {
-        do { self.init(connection: try HTTPConnection()) } catch let error as SnapfleetError { throw error } catch {
-            throw SnapfleetError(.internalError, "cannot create an HTTP connection: \(error)")
-        }
+        self.init(connection: try HTTPConnection())
     }
 
     /// A transfer over `connection` (one lent by a pool, say).
