@@ -31,14 +31,25 @@ extension EC2Client {
         return try paginated("DescribeVolumes", parameters) { $0.child("volumeSet")?.children("item").map(EC2Volume.init) ?? [] }
     }
 
-    /// `CreateSnapshot` of `volumeID`, tagged `Name=name` first and then `tags` (sorted by key, so the order is stable).
+    /// `CreateSnapshot` of `volumeID`, tagged `Name=name` first and then `tags` (sorted by key, so the
+    /// order is stable). `CreateSnapshot` has no client token: after a failure that may have acted, the
+    /// snapshot is looked for by volume, `Name` and tags, and created again only if there is none.
     public func createSnapshot(volumeID: String, name: String, tags: [String: String]) throws(SnapfleetError) -> EC2Snapshot {
         let ordered = [("Name", name)] + tags.filter { $0.key != "Name" }.sorted { $0.key < $1.key }
-        var parameters = [("VolumeId", volumeID), ("TagSpecification.1.ResourceType", "snapshot")]
-        for (index, tag) in ordered.enumerated() {
+        let parameters = [("VolumeId", volumeID)] + Self.tagSpecification("snapshot", ordered)
+        let filters = [EC2Filter("volume-id", [volumeID])] + ordered.map { EC2Filter("tag:\($0.0)", [$0.1]) }
+        return try callCreating("CreateSnapshot", parameters, parse: { EC2Snapshot(xml: $0) }) { () throws(SnapfleetError) in
+            try describeSnapshots(owners: ["self"], filters: filters).first
+        }
+    }
+
+    /// `TagSpecification.1.ResourceType` and its tags, in order.
+    static func tagSpecification(_ resourceType: String, _ tags: [(String, String)]) -> [(String, String)] {
+        var parameters = [("TagSpecification.1.ResourceType", resourceType)]
+        for (index, tag) in tags.enumerated() {
             parameters += [("TagSpecification.1.Tag.\(index + 1).Key", tag.0), ("TagSpecification.1.Tag.\(index + 1).Value", tag.1)]
         }
-        return EC2Snapshot(xml: try call("CreateSnapshot", parameters))
+        return parameters
     }
 
     /// `DescribeSnapshots` by ids and filters (ids are exact; filter by tag to find snapshots of one backup).
@@ -48,19 +59,35 @@ extension EC2Client {
     }
 
     /// `CreateVolume` from a snapshot in `zone` (gp3), named `name`; returns the new volume's id.
-    public func createVolume(fromSnapshot snapshotID: String, zone: String, name: String) throws(SnapfleetError) -> String {
-        let parameters = [
-            ("SnapshotId", snapshotID), ("AvailabilityZone", zone), ("VolumeType", "gp3"), ("TagSpecification.1.ResourceType", "volume"),
-            ("TagSpecification.1.Tag.1.Key", "Name"), ("TagSpecification.1.Tag.1.Value", name),
-        ]
-        let id = try call("CreateVolume", parameters).value("volumeId") ?? ""
-        guard !id.isEmpty else { throw SnapfleetError(.invalidBody, "CreateVolume returned no volumeId") }
-        return id
+    ///
+    /// `clientToken` makes a repeated call return the same volume on AWS (its idempotency token);
+    /// the volume is also tagged with it, so that after a failure that may have acted the volume is
+    /// found by tag wherever the token is not honoured.
+    public func createVolume(fromSnapshot snapshotID: String, zone: String, name: String, clientToken: String) throws(SnapfleetError) -> String {
+        let tags = [("Name", name), (Self.clientTokenTag, clientToken)]
+        let parameters =
+            [("SnapshotId", snapshotID), ("AvailabilityZone", zone), ("VolumeType", "gp3"), ("ClientToken", clientToken)]
+            + Self.tagSpecification("volume", tags)
+        let parse = { (xml: XMLTree) throws(SnapfleetError) -> String in
+            guard let id = xml.value("volumeId"), !id.isEmpty else { throw SnapfleetError(.invalidBody, "CreateVolume returned no volumeId") }
+            return id
+        }
+        return try callCreating("CreateVolume", parameters, parse: parse) { () throws(SnapfleetError) in
+            try describeVolumes(filters: [EC2Filter("tag:\(Self.clientTokenTag)", [clientToken])]).first?.id
+        }
     }
 
-    /// `AttachVolume` as `device`.
+    /// The tag a provisioned volume carries its client token in.
+    public static let clientTokenTag = "snapfleet_client_token"
+
+    /// `AttachVolume` as `device`; after a failure that may have acted, the volume is described and
+    /// an attachment to the instance (attaching or attached) counts as done.
     public func attachVolume(_ volumeID: String, instanceID: String, device: String) throws(SnapfleetError) {
-        _ = try call("AttachVolume", [("VolumeId", volumeID), ("InstanceId", instanceID), ("Device", device)])
+        let parameters = [("VolumeId", volumeID), ("InstanceId", instanceID), ("Device", device)]
+        try callCreating("AttachVolume", parameters, parse: { _ in () }) { () throws(SnapfleetError) -> Void? in
+            let attachments = try describeVolumes(ids: [volumeID]).first?.attachments ?? []
+            return attachments.contains { $0.instanceID == instanceID && $0.state != "detaching" && $0.state != "detached" } ? () : nil
+        }
     }
 
     /// `DeleteSnapshot`; the raw API error (including `InvalidSnapshot.NotFound`) is thrown as is.

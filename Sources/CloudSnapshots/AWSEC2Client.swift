@@ -42,7 +42,8 @@ public struct EC2Client: Sendable {
     }
 
     /// Calls `action` with `parameters` (beyond `Action` and `Version`) and returns the parsed
-    /// response document; retries throttling, 5xx and connection failures with backoff.
+    /// response document; retries throttling, 5xx and connection failures with backoff. Only for
+    /// calls that may be repeated safely (reads, deletes, locks): creations use `callCreating`.
     public func call(_ action: String, _ parameters: [(String, String)] = []) throws(SnapfleetError) -> XMLTree {
         var attempt = 1
         while true {
@@ -54,6 +55,30 @@ public struct EC2Client: Sendable {
                 usleep(UInt32(retry.delay(beforeAttempt: attempt + 1).microseconds))
                 attempt += 1
             }
+        }
+    }
+
+    /// Calls an `action` that creates something and must never be repeated blindly: when a failure
+    /// leaves open whether it acted (a 5xx or a lost connection after the request went out, where
+    /// only the reply was lost), `existing` looks for what it would have made (by tag or client
+    /// token) after a backoff, and only when that finds nothing is the call tried again. A duplicate
+    /// that eventual consistency still hides is left for the caller's reconciliation to find.
+    public func callCreating<T>(
+        _ action: String, _ parameters: [(String, String)], parse: (XMLTree) throws(SnapfleetError) -> T,
+        existing: () throws(SnapfleetError) -> T?
+    ) throws(SnapfleetError) -> T {
+        var attempt = 1
+        while true {
+            let failure: SnapfleetError
+            do { return try parse(try callOnce(action, parameters)) } catch { failure = error }
+            guard failure.retryable else { throw failure }
+            usleep(UInt32(retry.delay(beforeAttempt: attempt + 1).microseconds))
+            if let found = try existing() { return found }
+            guard attempt < retry.maxAttempts else {
+                throw SnapfleetError(
+                    failure.code, "\(failure.message) (\(attempt) attempts; none found to have acted)", retryable: true)
+            }
+            attempt += 1
         }
     }
 

@@ -110,13 +110,12 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         return DiskInfo(configuredName: wanted, id: volume.id, deviceName: attachment.device, sizeGiB: volume.sizeGiB, providerFacts: facts)
     }
 
-    /// `CreateSnapshot` with the `Name` tag first; an `error` state in the answer is an error.
+    /// `CreateSnapshot` with the `Name` tag first. A snapshot already in `error` in the answer is
+    /// returned as such (it exists, so the backup must delete or record it, never drop it).
     public func createSnapshot(of disk: DiskInfo, request: SnapshotRequest) throws(SnapfleetError) -> SnapshotInfo {
         let created = try client.createSnapshot(volumeID: disk.id, name: request.name, tags: request.tags)
-        let info = Self.info(created, name: request.name)
-        guard info.state != .error else {
-            throw SnapfleetError(.ioError, "Snapshot '\(request.name)' failed: \(created.id) \(created.stateMessage ?? "state error")")
-        }
+        var info = Self.info(created, name: request.name)
+        if info.diskID.isEmpty { info.diskID = disk.id }
         return info
     }
 
@@ -176,7 +175,9 @@ public struct AWSSnapshotProvider: SnapshotProvider {
     public func provisionDisk(from snapshot: SnapshotInfo, deviceName: String, instance: InstanceInfo) throws(SnapfleetError) -> AttachedDisk {
         guard let zone = instance.zone else { throw SnapfleetError(.notFound, "instance \(instance.id) has no availability zone") }
         guard !deviceName.isEmpty else { throw SnapfleetError(.invalidBody, "the backup records no device name for \(snapshot.id)") }
-        let volume = try client.createVolume(fromSnapshot: snapshot.id, zone: zone, name: snapshot.name)
+        // One token per provisioning: a retried CreateVolume returns this volume, a later restore makes a new one.
+        let token = "snapfleet-" + String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16)
+        let volume = try client.createVolume(fromSnapshot: snapshot.id, zone: zone, name: snapshot.name, clientToken: token)
         try waitForVolume(volume, what: "available") { $0.state == "available" }
         try client.attachVolume(volume, instanceID: instance.id, device: deviceName)
         try waitForVolume(volume, what: "attached") { volume in volume.attachments.contains { $0.instanceID == instance.id && $0.state == "attached" }
@@ -200,16 +201,20 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         return found.map { Self.info($0, name: $0.tags["Name"] ?? $0.id) }
     }
 
-    /// Maps EC2's snapshot states onto `SnapshotState`; archive states count as completed.
+    /// Maps EC2's snapshot states (`pending | completed | error | recoverable | recovering`) onto
+    /// `SnapshotState`. Only `completed` is usable. `recovering` (coming back from the Recycle Bin) is
+    /// waited for like `pending`; `recoverable` (deleted into the Recycle Bin) is as lost as `error`; a
+    /// state AWS may add later is waited for, never taken as complete.
     static func info(_ snapshot: EC2Snapshot, name: String) -> SnapshotInfo {
-        let state: SnapshotState =
+        let (state, failure): (SnapshotState, String?) =
             switch snapshot.state {
-            case "pending": .pending
-            case "error": .error
-            default: .completed
+            case "completed": (.completed, nil)
+            case "error": (.error, snapshot.stateMessage ?? "snapshot in error state")
+            case "recoverable": (.error, "the snapshot was deleted into the Recycle Bin (state recoverable)")
+            default: (.pending, nil)
             }
         return SnapshotInfo(
             id: snapshot.id, name: name, diskID: snapshot.volumeID, state: state, progressPercent: snapshot.progressPercent,
-            failure: state == .error ? (snapshot.stateMessage ?? "snapshot in error state") : nil)
+            failure: failure)
     }
 }

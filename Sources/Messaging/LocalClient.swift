@@ -10,14 +10,17 @@ import SnapfleetProtocol
 /// Operator commands use it against the controller's admin socket.
 public enum LocalClient {
     /// Sends `message` to the server at `socketPath` and returns the reply's message; an error
-    /// reply is thrown as its `SnapfleetError`.
-    public static func call(_ message: Message, socketPath: String, timeout: Duration) throws(SnapfleetError) -> Message {
-        try exchange(message, socketPath: socketPath, timeout: timeout).message
+    /// reply is thrown as its `SnapfleetError`. Notifications that arrive meanwhile (a backup's
+    /// progress) go to `onNotification`.
+    public static func call(
+        _ message: Message, socketPath: String, timeout: Duration, onNotification: (Message) -> Void = { _ in }
+    ) throws(SnapfleetError) -> Message {
+        try exchange(message, socketPath: socketPath, timeout: timeout, onNotification: onNotification).message
     }
 
     /// Like `call`, and also returns the binary frames that followed the reply.
     public static func exchange(
-        _ message: Message, socketPath: String, timeout: Duration
+        _ message: Message, socketPath: String, timeout: Duration, onNotification: (Message) -> Void = { _ in }
     ) throws(SnapfleetError) -> (message: Message, attachments: [[UInt8]]) {
         let context = try ZMQContext()
         let socket = try Sockets.localDealer(context, path: socketPath)
@@ -47,7 +50,13 @@ public enum LocalClient {
             guard let received = try socket.receive(maxFrames: ProtocolLimits.maxFrames), let frame = received.frames.first else { continue }
             let reply: Envelope
             do { reply = try WireCodec.decode(frame) } catch { throw error.error }
-            guard reply.inReplyTo == request.id else { continue }
+            guard reply.inReplyTo == request.id else {
+                if reply.inReplyTo == nil, reply.message.type.kind == .notification {
+                    lastSent = ContinuousClock.now  // the server is working on it: no need to say it again
+                    onNotification(reply.message)
+                }
+                continue
+            }
             if case .error(let body) = reply.message { throw body.snapfleetError }
             return (reply.message, Array(received.frames.dropFirst()))
         }

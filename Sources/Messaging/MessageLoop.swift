@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// ZeroMQ sockets are not thread-safe, so only the loop's thread touches them; other
 /// threads hand it outgoing messages through a queue and wake it through a pipe.
-/// Requests are correlated with replies by id and time out; inbound frames that are not
+/// Requests are correlated with replies by id and peer, and time out; inbound frames that are not
 /// valid protocol messages are logged and answered with an error, never passed on.
 public final class MessageLoop: Sendable {
     /// Called on the loop's thread for every valid inbound message that is not a reply to
@@ -225,7 +225,13 @@ public final class MessageLoop: Sendable {
     /// Replies complete their request; everything else goes to the socket's handler.
     private func route(_ inbound: Inbound, handler: Handler) {
         guard let requestID = inbound.envelope.inReplyTo else { return handler(inbound) }
-        guard let pending = state.withLock({ $0.pending.removeValue(forKey: requestID) }) else {
+        // Only the peer a request went to may answer it: another peer that learnt or guessed the id
+        // (an agent answering for another server's backup) is dropped like any stray reply.
+        let pending = state.withLock { state -> PendingRequest? in
+            guard state.pending[requestID]?.peer == inbound.peer else { return nil }
+            return state.pending.removeValue(forKey: requestID)
+        }
+        guard let pending else {
             logger.info(
                 "late or unsolicited reply dropped",
                 metadata: ["message.type": "\(inbound.envelope.message.type.rawValue)", "peer": "\(inbound.peer)"])

@@ -59,8 +59,9 @@ public struct BackupSessionMachine: Sendable {
         _ request: RequestID, _ id: String, _ lease: Duration, _ now: ContinuousClock.Instant
     ) -> [Action] {
         guard var backup = activeBackup(id) else { return [.reply(request, .failure(refusal(id)))] }
-        // After a stop was requested there is no lease left to extend.
-        if backup.phase != .stopping { backup.leaseDeadline = now + lease }
+        // Once a stop was requested the lease no longer counts: there is nothing to extend (PROTOCOL.md §7).
+        guard backup.phase != .stopping else { return [.reply(request, .failure(Self.notRunning(backup)))] }
+        backup.leaseDeadline = now + lease
         self.backup = backup
         return [.reply(request, .success(backup))]
     }

@@ -38,6 +38,8 @@ public enum Message: Sendable, Equatable {
     case backupRun(BackupRunRequest)
     /// See `MessageType.backupResult`.
     case backupResult(BackupRunOutcome)
+    /// See `MessageType.backupProgress`.
+    case backupProgress(BackupProgress)
     /// See `MessageType.agentsList`.
     case agentsList
     /// See `MessageType.agents`.
@@ -88,6 +90,7 @@ public enum Message: Sendable, Equatable {
         case .checkReport: .checkReport
         case .backupRun: .backupRun
         case .backupResult: .backupResult
+        case .backupProgress: .backupProgress
         case .agentsList: .agentsList
         case .agents: .agents
         case .walURLsRequest: .walURLsRequest
@@ -125,6 +128,7 @@ public enum Message: Sendable, Equatable {
         case .checkReport(let body): body
         case .backupRun(let body): body
         case .backupResult(let body): body
+        case .backupProgress(let body): body
         case .agents(let body): body
         case .walURLsRequest(let body): body
         case .walURLs(let body): body
@@ -161,6 +165,7 @@ public enum Message: Sendable, Equatable {
         case .checkReport: .checkReport(try body.decode(CheckReport.self))
         case .backupRun: .backupRun(try body.decode(BackupRunRequest.self))
         case .backupResult: .backupResult(try body.decode(BackupRunOutcome.self))
+        case .backupProgress: .backupProgress(try body.decode(BackupProgress.self))
         case .agentsList: try body.decode(EmptyBody.self).asMessage(.agentsList)
         case .agents: .agents(try body.decode(AgentsList.self))
         case .walURLsRequest: .walURLsRequest(try body.decode(WALURLsRequest.self))

@@ -39,6 +39,8 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case backupRun = "backup_run"
     /// Controller → operator reply to `backup_run`.
     case backupResult = "backup_result"
+    /// Controller → operator notification while `backup_run` waits: where the backup stands.
+    case backupProgress = "backup_progress"
     /// Operator → controller request on the admin socket: list the fleet's agents.
     case agentsList = "agents_list"
     /// Controller → operator reply to `agents_list`.
@@ -77,7 +79,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
         case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport, .backupResult, .walURLs, .walStored,
             .walData, .restoreResult, .restoreReport:
             return .reply
-        case .heartbeat, .backupLeaseExpired:
+        case .heartbeat, .backupLeaseExpired, .backupProgress:
             return .notification
         }
     }
@@ -88,7 +90,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
         case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult, .walURLsRequest, .walPut, .walGet, .restoreReport:
             return .agent
         case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport, .backupResult,
-            .walURLs, .restoreResult, .restorePrepare:
+            .backupProgress, .walURLs, .restoreResult, .restorePrepare:
             return .controller
         case .agentsList, .checkServer, .backupRun, .restoreRun: return .operator
         case .walPush, .walFetch: return .walClient

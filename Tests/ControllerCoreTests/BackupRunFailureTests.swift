@@ -11,7 +11,7 @@ struct BackupRunFailureTests {
 
     /// Writes the FAILED record and checks the run is over with it.
     func concludeFailed(_ transcript: inout Transcript, _ actions: [BackupAction], at second: Double) throws -> (BackupRecord, BackupRunResult) {
-        let record = try #require(writtenRecord(actions))
+        let record = try #require(writtenRecord(transcript.reconciled(actions, second)))
         #expect(record.kind == .failed)
         #expect(transcript.run.phase == .cleaningUp)
         let result = try #require(finished(transcript.on(.recordWritten(.failed, .success(())), second)))
@@ -74,7 +74,7 @@ struct BackupRunFailureTests {
     func snapshotAfterFinish() throws {
         var transcript = Transcript()
         transcript.started()
-        _ = transcript.on(.startReturned(.failure(F.oops)), 2)
+        _ = transcript.reconciled(transcript.on(.startReturned(.failure(F.oops)), 2), 2)
         _ = transcript.on(.recordWritten(.failed, .success(())), 3)
         let ghost = F.snap(F.pgdata, .pending)
         #expect(transcript.on(.snapshotCreated(diskID: "vol-1", .success(ghost)), 4) == [.deleteSnapshot(ghost)])
@@ -183,7 +183,7 @@ struct BackupRunFailureTests {
         var transcript = Transcript()
         transcript.awaiting()
         _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(F.snap(F.pgdata, .completed))), 7)
-        _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), 7)
+        _ = transcript.reconciled(transcript.on(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), 7), 7)
         let actions = transcript.on(.recordWritten(.done, .failure(F.oops)), 8)
         #expect(actions == [.deleteSnapshot(F.snap(F.pgdata, .completed)), .deleteSnapshot(F.snap(F.pgwal, .completed))])
         _ = transcript.on(.snapshotDeleted(snapshotID: "snap-pgdata", .success(())), 9)
@@ -210,7 +210,7 @@ struct BackupRunFailureTests {
     func failedRecordFails() throws {
         var transcript = Transcript()
         transcript.started()
-        _ = transcript.on(.startReturned(.failure(F.oops)), 2)
+        _ = transcript.reconciled(transcript.on(.startReturned(.failure(F.oops)), 2), 2)
         let result = try #require(finished(transcript.on(.recordWritten(.failed, .failure(F.oops)), 3)))
         #expect(transcript.run.phase == .failed)
         #expect(result.problems == ["backup.info FAILED could not be written: boom"])

@@ -34,7 +34,7 @@ struct BackupRunLockTests {
         #expect(actions == [.lockSnapshot(F.snap(F.pgdata, .completed), Self.policy), .lockSnapshot(F.snap(F.pgwal, .completed), Self.policy)])
         #expect(transcript.run.phase == .locking)
         #expect(transcript.on(.snapshotLocked(snapshotID: "snap-pgdata", .success(Self.locked(F.pgdata))), 8) == [])
-        let done = transcript.on(.snapshotLocked(snapshotID: "snap-pgwal", .success(Self.locked(F.pgwal))), 8)
+        let done = transcript.reconciled(transcript.on(.snapshotLocked(snapshotID: "snap-pgwal", .success(Self.locked(F.pgwal))), 8), 8)
         let record = try #require(writtenRecord(done))
         #expect(record.kind == .done)
         #expect(record.snapshots.map(\.snapshot.lockMode) == ["compliance", "compliance"])
@@ -49,7 +49,7 @@ struct BackupRunLockTests {
         #expect(actions == [.deleteSnapshot(Self.locked(F.pgdata)), .deleteSnapshot(F.snap(F.pgwal, .completed))])
         #expect(transcript.on(.snapshotDeleted(snapshotID: "snap-pgwal", .success(())), 9) == [])
         let refused = SnapfleetError(.invalidConfiguration, "Locked snapshot: snap-pgdata.")
-        let failed = transcript.on(.snapshotDeleted(snapshotID: "snap-pgdata", .failure(refused)), 9)
+        let failed = transcript.reconciled(transcript.on(.snapshotDeleted(snapshotID: "snap-pgdata", .failure(refused)), 9), 9)
         let record = try #require(writtenRecord(failed))
         #expect(record.kind == .failed)
         #expect(record.error == "failure lock (snapshot snap-pgwal of disk pgwal: RequestLimitExceeded); snapshots not deleted: snap-pgdata")
@@ -62,6 +62,6 @@ struct BackupRunLockTests {
         transcript.awaiting()
         _ = transcript.on(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), 7)
         let actions = transcript.on(.snapshotDescribed(snapshotID: "snap-pgdata", .success(F.snap(F.pgdata, .completed))), 7)
-        #expect(writtenRecord(actions)?.kind == .done)
+        #expect(writtenRecord(transcript.reconciled(actions, 7))?.kind == .done)
     }
 }

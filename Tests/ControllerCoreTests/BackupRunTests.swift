@@ -62,6 +62,13 @@ struct Transcript {
     /// Feeds `event` at second `second`.
     mutating func on(_ event: BackupEvent, _ second: Double) -> [BackupAction] { run.handle(event, at: Fixture.t(second)) }
 
+    /// Answers the end-of-run reconciliation in `actions`, if there is one, with `found` (by default
+    /// nothing unknown) and returns what follows; other actions are returned as they are.
+    mutating func reconciled(_ actions: [BackupAction], _ second: Double, found: [SnapshotInfo] = []) -> [BackupAction] {
+        guard actions.contains(.listBackupSnapshots) else { return actions }
+        return actions.filter { $0 != .listBackupSnapshots } + on(.backupSnapshotsListed(.success(found)), second)
+    }
+
     /// Begins and writes STARTED: the agent is asked to start at t=1.
     mutating func started() {
         _ = run.begin(at: Fixture.t(0))
@@ -128,7 +135,11 @@ struct BackupRunTests {
         #expect(run.handle(.tick, at: F.t(6.9)) == [], "no poll within a second of the last")
         #expect(run.handle(.tick, at: F.t(22)) == [.describeSnapshot(F.snap(F.pgdata, .pending, progress: 40))])
 
-        let done = run.handle(.snapshotDescribed(snapshotID: "snap-pgdata", .success(F.snap(F.pgdata, .completed))), at: F.t(30))
+        let completed = run.handle(.snapshotDescribed(snapshotID: "snap-pgdata", .success(F.snap(F.pgdata, .completed))), at: F.t(30))
+        #expect(completed == [.listBackupSnapshots], "before DONE, the provider is asked for every snapshot with the backup's tag")
+        #expect(run.phase == .finishing)
+        let listed = [F.snap(F.pgdata, .completed), F.snap(F.pgwal, .completed)]
+        let done = run.handle(.backupSnapshotsListed(.success(listed)), at: F.t(30.5))
         let record = try #require(writtenRecord(done))
         #expect(record.kind == .done)
         #expect(record.snapshots.map(\.snapshot.id) == ["snap-pgdata", "snap-pgwal"], "in configured disk order")
@@ -189,7 +200,7 @@ struct BackupRunTests {
         _ = transcript.on(.snapshotCreated(diskID: "vol-1", .success(F.snap(F.pgdata, .completed))), 3)
         #expect(transcript.on(.snapshotCreated(diskID: "vol-2", .success(F.snap(F.pgwal, .completed))), 3) == [F.stop])
         _ = transcript.on(.stopReturned(.success(F.stopped)), 4)
-        #expect(writtenRecord(transcript.on(.labelStored(.success(())), 5))?.kind == .done)
+        #expect(writtenRecord(transcript.reconciled(transcript.on(.labelStored(.success(())), 5), 5))?.kind == .done)
     }
 
     @Test("a tick renews the lease once more than half of it is used, while the agent holds the backup")
@@ -203,16 +214,35 @@ struct BackupRunTests {
         #expect(transcript.on(.tick, 62) == [F.renew])
         _ = transcript.on(.snapshotCreated(diskID: "vol-1", .success(F.snap(F.pgdata, .pending))), 63)
         _ = transcript.on(.snapshotCreated(diskID: "vol-2", .success(F.snap(F.pgwal, .pending))), 63)
-        #expect(transcript.on(.tick, 93) == [F.renew], "pg_backup_stop may wait for the archiver, the lease still runs")
+        #expect(transcript.on(.tick, 93) == [], "backup_stop sent: the agent's lease no longer counts, nothing to renew")
         _ = transcript.on(.stopReturned(.success(F.stopped)), 94)
         #expect(transcript.on(.tick, 200) == [], "stopped: no lease left to renew")
     }
 
-    @Test("no renewal before backup_start returned")
-    func noRenewalWhileStarting() {
+    @Test("the lease is renewed while backup_start runs: a spread checkpoint may outlast several leases")
+    func renewalWhileStarting() {
+        var transcript = Transcript()
+        transcript.started()  // backup_start sent at t=1: the agent counts the lease from then
+        #expect(transcript.on(.tick, 31) == [], "half of the lease is not more than half")
+        #expect(transcript.on(.tick, 32) == [F.renew])
+        #expect(transcript.on(.tick, 63) == [F.renew], "still in pg_backup_start: renewed again")
+        #expect(transcript.run.phase == .starting)
+        #expect(transcript.run.progress(at: F.t(100))?.phase == "checkpoint")
+        #expect(transcript.run.progress(at: F.t(100))?.seconds == 99, "the checkpoint has been awaited since t=1")
+        _ = transcript.on(.startReturned(.success(F.startPoint)), 120)
+        #expect(transcript.run.progress(at: F.t(121))?.phase == "snapshotting")
+    }
+
+    @Test("an agent that never answers backup_start is renewed no longer than the controller runs: its lease ends the session")
+    func leaseOutlivesAVanishedController() {
+        // A controller that vanished sends nothing: the agent's lease, counted from backup_start,
+        // ends the session. What the run may send is bounded by its ticks; after a lease expiry it sends nothing.
         var transcript = Transcript()
         transcript.started()
-        #expect(transcript.on(.tick, 45) == [])
+        _ = transcript.on(.tick, 32)
+        #expect(finished(transcript.reconciled(transcript.on(.leaseExpired, 200), 200)) == nil, "FAILED is written first")
+        #expect(transcript.run.phase == .cleaningUp)
+        #expect(transcript.on(.tick, 300) == [], "no renewal after the agent ended the backup")
     }
 
     @Test("duplicate and late events repeat no side effect")
@@ -239,7 +269,9 @@ struct BackupRunTests {
         #expect(transcript.on(.leaseExpired, 7) == [], "the agent's session already ended with the stop")
         #expect(transcript.on(.agentAborted(.success(())), 7) == [], "no abort was asked")
         #expect(transcript.on(.snapshotDeleted(snapshotID: "snap-pgdata", .success(())), 7) == [], "no delete was asked")
-        #expect(writtenRecord(transcript.on(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), 8)) != nil)
+        let completed = transcript.on(.snapshotDescribed(snapshotID: "snap-pgwal", .success(F.snap(F.pgwal, .completed))), 8)
+        #expect(writtenRecord(transcript.reconciled(completed, 8)) != nil)
+        #expect(transcript.on(.backupSnapshotsListed(.success([])), 8) == [], "a listing answered twice")
         #expect(finished(transcript.on(.recordWritten(.done, .success(())), 9)) != nil)
         #expect(transcript.on(.recordWritten(.done, .success(())), 9) == [], "DONE written twice")
         #expect(transcript.on(.tick, 100) == [])

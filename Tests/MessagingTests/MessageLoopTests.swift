@@ -74,6 +74,38 @@ struct MessageLoopTests {
         #expect(client.received.all.map(\.envelope.message) == [Message.heartbeat])
     }
 
+    @Test("a reply from another peer than the one asked does not complete the request; the right peer's does")
+    func replyFromAnotherPeerIsDropped() async throws {
+        let (keysA, keysB) = (try CurveKeyPair.generate(), try CurveKeyPair.generate())
+        let server = try CurveServer(allowing: [keysA.publicKey, keysB.publicKey]) { _ in nil }
+        defer { server.stop() }
+        let clientA = try CurveClient(keys: keysA, serverKey: server.keys.publicKey, endpoint: server.endpoint)
+        defer { clientA.stop() }
+        let clientB = try CurveClient(keys: keysB, serverKey: server.keys.publicKey, endpoint: server.endpoint)
+        defer { clientB.stop() }
+        clientA.loop.send(Envelope(.heartbeat), to: clientA.server)
+        #expect(try await eventually(timeout: .seconds(20)) { server.received.count == 1 })
+        let peerA = try #require(server.received.all.first?.peer)
+
+        let answered = Mutex<Result<Inbound, SnapfleetError>?>(nil)
+        server.loop.request(.backupStatus(BackupReference(backupID: "20251125T213000")), to: peerA, timeout: .seconds(20)) { result in
+            answered.withLock { $0 = result }
+        }
+        #expect(try await eventually(timeout: .seconds(20)) { clientA.received.count == 1 })
+        let requestID = try #require(clientA.received.all.first?.envelope.id)
+        let forged = BackupState(backupID: "20251125T213000", phase: .failed, start: nil, leaseExpiresAt: nil, reason: "forged")
+        clientB.loop.send(.reply(to: requestID, .backupState(forged)), to: clientB.server)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(answered.withLock { $0 } == nil, "B's reply to a request sent to A is dropped")
+
+        let genuine = BackupState(backupID: "20251125T213000", phase: .aborted, start: nil, leaseExpiresAt: nil, reason: "aborted")
+        clientA.loop.send(.reply(to: requestID, .backupState(genuine)), to: clientA.server)
+        #expect(try await eventually(timeout: .seconds(20)) { answered.withLock { $0 } != nil })
+        let reply = try #require(try answered.withLock { $0 }?.get())
+        #expect(reply.envelope.message == .backupState(genuine))
+        #expect(reply.peer == peerA)
+    }
+
     @Test("malformed frames are answered with error codes and the connection keeps working")
     func malformedInputIsRefused() async throws {
         let keys = try CurveKeyPair.generate()

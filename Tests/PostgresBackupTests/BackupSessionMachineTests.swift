@@ -95,6 +95,18 @@ struct BackupSessionMachineTests {
         #expect(machine.handle(.tick(now: t0 + .seconds(30))) == [], "expiry is reported once")
     }
 
+    @Test("a renew while pg_backup_start runs extends the lease, so a long checkpoint outlives the first lease")
+    func renewWhileStarting() throws {
+        var machine = Machine()
+        _ = machine.handle(.startRequested(1, startRequest(lease: .seconds(4))))
+        let renewed = machine.handle(.renewRequested(2, backupID: "b1", lease: .seconds(4), now: t0 + .seconds(3)))
+        #expect(renewed == [.reply(2, .success(try state(machine)))])
+        #expect(try state(machine).phase == .starting)
+        #expect(machine.handle(.tick(now: t0 + .seconds(5))) == [], "the renewed lease runs to t0 + 7 s")
+        #expect(machine.handle(.startSucceeded(backupID: "b1", startInfo)).count == 1, "the start's waiter is answered")
+        #expect(try state(machine).phase == .running)
+    }
+
     @Test("a lease that expires during pg_backup_start cancels it and fails the waiting start")
     func expiryWhileStarting() throws {
         var machine = Machine()
@@ -121,8 +133,9 @@ struct BackupSessionMachineTests {
         #expect(machine.handle(.stopRequested(3, backupID: "b1", waitForArchive: true)) == [])
         #expect(machine.handle(.tick(now: t0 + .seconds(60))) == [], "no lease while stopping")
         let renewal = machine.handle(.renewRequested(4, backupID: "b1", lease: .seconds(10), now: t0 + .seconds(60)))
-        #expect(renewal == [.reply(4, .success(try state(machine)))])
-        #expect(try state(machine).leaseDeadline == nil)
+        #expect(error(renewal.first)?.code == .backupNotRunning, "PROTOCOL.md §7: a renew while stopping is backup_not_running")
+        #expect(error(renewal.first)?.message == "backup b1 is not running (stopping)")
+        #expect(try state(machine).leaseDeadline == nil, "the refused renew set no lease")
 
         let stopped = machine.handle(.stopSucceeded(backupID: "b1", stopInfo))
         let expected = BackupState(backupID: "b1", label: "label b1", phase: .stopped, start: startInfo, stop: stopInfo)

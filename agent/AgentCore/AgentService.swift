@@ -149,9 +149,10 @@ public final class AgentService: DaemonService {
         }
     }
 
-    /// Reading mounts, sysfs and PostgreSQL's facts touches the disk: off the loop's thread.
+    /// Reading mounts, sysfs and PostgreSQL's facts blocks (a libpq connect may wait 5 s): on the
+    /// blocking pool, never the loop's thread or Swift's cooperative pool.
     private func answerDiskMap(_ request: DiskMapRequest, _ inbound: Inbound) {
-        Task { [loop, controller, probe] in
+        BlockingPool.shared.submit { [loop, controller, probe] in
             let facts = try? probe.facts()
             let reply: Message
             do throws(SnapfleetError) {
@@ -168,7 +169,7 @@ public final class AgentService: DaemonService {
     /// Checking mounts and writing files touch the disk (and `mount` may wait): off the loop's thread.
     private func answerRestore(_ request: RestorePrepare, _ inbound: Inbound) {
         let preparation = RestorePreparation(allowMount: config.allowMount, restoreCommand: restoreCommand, mapping: DiskMapping())
-        Thread.detachNewThread { [loop, controller, logger] in
+        BlockingPool.shared.submit { [loop, controller, logger] in
             let report = preparation.answer(request)
             logger.info(
                 "restore prepared",
@@ -182,7 +183,7 @@ public final class AgentService: DaemonService {
     private static func restoreCommand(configPath: String) -> String {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "snapfleet-agent"
         let config = configPath.hasPrefix("/") ? configPath : FileManager.default.currentDirectoryPath + "/" + configPath
-        return "\(executable) wal-fetch --config \(config) %f %p"
+        return RecoverySettings.restoreCommand(executable: executable, configPath: config)
     }
 
     // MARK: - WAL (the local socket)
@@ -199,7 +200,8 @@ public final class AgentService: DaemonService {
                 }
             }
         case .walFetch(let request):
-            Thread.detachNewThread { [fetcher, logger] in
+            // On the blocking pool: a fetch may wait for a prefetch, which runs on threads of its own.
+            BlockingPool.shared.submit { [fetcher, logger] in
                 do throws(SnapfleetError) {
                     switch try fetcher.fetch(request.name, destination: request.destination) {
                     case .delivered:

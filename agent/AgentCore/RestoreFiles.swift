@@ -36,9 +36,9 @@ struct RestoreFiles {
             throw SnapfleetError(.ioError, "cannot write \(temporary)")
         }
         try giveToOwner(temporary)
-        guard rename(temporary, path) == 0 else {
+        do { try PosixFiles.rename(temporary, to: path) } catch {
             unlink(temporary)
-            throw SnapfleetError(.ioError, "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw error
         }
         return path
     }
@@ -48,11 +48,7 @@ struct RestoreFiles {
         var removed: [String] = []
         for name in names {
             let path = try self.path(name)
-            if unlink(path) == 0 {
-                removed.append(path)
-            } else if errno != ENOENT {
-                throw SnapfleetError(.ioError, "cannot remove \(path): \(String(cString: strerror(errno)))")
-            }
+            if try PosixFiles.remove(path) { removed.append(path) }
         }
         return removed
     }
@@ -77,10 +73,9 @@ struct RestoreFiles {
     }
 
     private func giveToOwner(_ path: String) throws(SnapfleetError) {
-        var info = stat()
-        guard stat(directory, &info) == 0, chown(path, info.st_uid, info.st_gid) == 0 else {
-            throw SnapfleetError(.ioError, "cannot give \(path) to the data directory's owner: \(String(cString: strerror(errno)))")
-        }
+        guard let owner = try PosixFiles.status(directory) else { throw PosixFiles.failure("stat", directory, errnoValue: ENOENT) }
+        // errno is read by PosixFiles.failure right after the failed call, before anything else runs.
+        guard chown(path, owner.st_uid, owner.st_gid) == 0 else { throw PosixFiles.failure("chown", path) }
     }
 }
 
@@ -102,6 +97,21 @@ struct RecoverySettings: Equatable {
         if let timeline = target.timeline { settings.append(("recovery_target_timeline", timeline)) }
         if let action = target.action { settings.append(("recovery_target_action", action)) }
         return settings.map { "\($0.0) = '\($0.1.replacingOccurrences(of: "'", with: "''"))'" }
+    }
+
+    /// `<executable> wal-fetch --config <configPath> %f %p`, each path quoted for the shell
+    /// PostgreSQL runs `restore_command` with (a path with a space or a quote would split or break it).
+    static func restoreCommand(executable: String, configPath: String) -> String {
+        "\(shellQuoted(executable)) wal-fetch --config \(shellQuoted(configPath)) %f %p"
+    }
+
+    /// `text` as one word for `/bin/sh`: as it is when only safe characters, else in single quotes
+    /// with each `'` written `'\''`. A `%` is doubled: PostgreSQL expands `%f`, `%p` and `%%` first.
+    static func shellQuoted(_ text: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+:=@,")
+        let escaped = text.replacingOccurrences(of: "%", with: "%%")
+        guard !text.isEmpty, !text.allSatisfy({ safe.contains($0) }) else { return text.isEmpty ? "''" : escaped }
+        return "'" + escaped.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// Whether a postgresql.auto.conf line sets a recovery setting (or is snapfleet's comment).

@@ -17,6 +17,8 @@ struct BackupCoordinator: Sendable {
     let logger: Logger
     /// Where the running backup is announced, so a lease-expiry notice can reach it.
     let active: ActiveBackups
+    /// Hears the running backup's progress (the operator waiting for it); it is logged too.
+    var onProgress: @Sendable (BackupProgress) -> Void = { _ in }
 
     /// Runs the backup to its end; refuses with `preflight_failed` before creating anything.
     func run(_ request: BackupRunRequest) async throws(SnapfleetError) -> BackupRunOutcome {
@@ -58,7 +60,7 @@ struct BackupCoordinator: Sendable {
     /// Opens the catalog and the provider and picks the id (never one the catalog has, even in the same second).
     private func prepare() async throws(SnapfleetError) -> (CatalogStore, any CloudSnapshots.SnapshotProvider, BackupID) {
         let (server, config) = (self.server, self.config)
-        let prepared = await offloaded { () -> Result<(CatalogStore, any CloudSnapshots.SnapshotProvider, BackupID), SnapfleetError> in
+        let prepared = await BlockingPool.shared.run { () -> Result<(CatalogStore, any CloudSnapshots.SnapshotProvider, BackupID), SnapfleetError> in
             Result { () throws(SnapfleetError) in
                 let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
                 let provider = try ProviderFactory.provider(for: config)
@@ -76,18 +78,28 @@ struct BackupCoordinator: Sendable {
             writeRecord: { record throws(SnapfleetError) in
                 try catalog.write(try BackupInfoBuilder.backupInfo(record, context: context), id: id)
             },
-            storeLabel: { text throws(SnapfleetError) in try catalog.writeLabel(text, id: id) })
+            storeLabel: { text throws(SnapfleetError) in try catalog.writeLabel(text, id: id) },
+            progress: { [server, logger, onProgress] progress in
+                logger.info(
+                    "backup progress",
+                    metadata: [
+                        "server": "\(server)", "backup.id": "\(id)", "phase": "\(progress.phase)", "seconds": "\(progress.seconds)",
+                        "detail": "\(progress.detail)",
+                    ])
+                onProgress(
+                    BackupProgress(server: server, backupID: id.rawValue, phase: progress.phase, seconds: progress.seconds, detail: progress.detail))
+            })
     }
 
     /// Writes the STARTED report before anything else exists: it tells a restarted controller the
     /// backup is its own to clean up. Failing here creates nothing, so the backup is refused.
     private func markStarted(_ report: BackupReport, _ catalog: CatalogStore, _ id: BackupID) async throws(SnapfleetError) {
-        try await offloaded { Result { () throws(SnapfleetError) in try catalog.writeReport(report.json, id: id) } }.get()
+        try await BlockingPool.shared.run { Result { () throws(SnapfleetError) in try catalog.writeReport(report.json, id: id) } }.get()
     }
 
     /// The report is an extra: failing to store it is logged, never turned into a failed backup.
     private func storeReport(_ report: BackupReport, catalog: CatalogStore, id: BackupID) async {
-        let stored = await offloaded { Result { () throws(SnapfleetError) in try catalog.writeReport(report.json, id: id) } }
+        let stored = await BlockingPool.shared.run { Result { () throws(SnapfleetError) in try catalog.writeReport(report.json, id: id) } }
         if case .failure(let error) = stored {
             logger.warning("backup report not stored", metadata: ["backup.id": "\(id)", "error": "\(error)"])
         }

@@ -43,7 +43,7 @@ public enum BackupInfoBuilder {
         if let start = record.start ?? record.stop?.start { try fillBegin(&info, start: start, segmentSize: segmentSize) }
         guard record.kind != .started else { return info }
         if let stop = record.stop { try fillEnd(&info, stop: stop, segmentSize: segmentSize) }
-        info.error = record.kind == .failed ? record.error : nil
+        info.error = record.error
         if record.kind == .done, let copyTime = record.copyTime {
             info.copyStats = BackupInfo.copyStats(copyTime: copyTime, totalTime: copyTime)
         }

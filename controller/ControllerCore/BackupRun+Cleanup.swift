@@ -36,12 +36,17 @@ extension BackupRun {
         case .success:
             taken.removeAll { $0.snapshot.id == id }
             strays.removeAll { $0.snapshot.id == id }
-            return concludeCleanupIfDone()
+            return proceedAfterDelete()
         case .failure(let error):
-            // The snapshot stays in `taken`/`strays`, so the FAILED record's snapshots_info names it.
+            // The snapshot stays in `taken`/`strays`, so the record names it.
             problems.append("snapshot \(id) could not be deleted: \(error.description)")
-            return concludeCleanupIfDone() + rewriteFailedRecordIfLate()
+            return proceedAfterDelete() + rewriteFailedRecordIfLate()
         }
+    }
+
+    /// A delete answered: cleanup may be over, or a DONE run may have reconciled its last stray.
+    private mutating func proceedAfterDelete() -> [BackupAction] {
+        phase == .finishing ? reconcileThenRecord() : concludeCleanupIfDone()
     }
 
     mutating func agentAborted(_ result: Result<Void, SnapfleetError>) -> [BackupAction] {
@@ -54,13 +59,13 @@ extension BackupRun {
         return concludeCleanupIfDone()
     }
 
-    /// Writes backup.info FAILED once nothing is outstanding: no abort, no delete, no create in flight.
+    /// Reconciles, then writes backup.info FAILED, once nothing is outstanding: no abort, no delete,
+    /// no create in flight.
     mutating func concludeCleanupIfDone() -> [BackupAction] {
         guard phase == .cleaningUp, !recordPending, !abortPending, pendingDeletes.isEmpty, pendingCreates.isEmpty else {
             return []
         }
-        recordPending = true
-        return [.writeRecord(record(.failed))]
+        return reconcileThenRecord()
     }
 
     /// After the run has failed and finished, a snapshot that could not be deleted must still be

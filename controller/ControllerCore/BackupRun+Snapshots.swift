@@ -111,9 +111,12 @@ extension BackupRun {
         return renewLeaseIfHalfUsed(at: now) + checkSnapshots(at: now)
     }
 
-    /// Renews while the agent holds the backup open, once more than half of the lease has passed.
+    /// Renews while the agent's lease counts, once more than half of it has passed: from `backup_start`
+    /// (a spread checkpoint can keep `pg_backup_start` busy for minutes, and the agent counts the lease
+    /// from the request) until `backup_stop` is sent (the agent stops counting then). A controller that
+    /// vanishes stops renewing, so the agent still ends the session, even in the middle of the start.
     private mutating func renewLeaseIfHalfUsed(at now: Date) -> [BackupAction] {
-        guard session == .running || session == .stopRequested, let renewed = leaseRenewedAt,
+        guard session == .requested || session == .running, let renewed = leaseRenewedAt,
             now.timeIntervalSince(renewed) > Double(plan.leaseSeconds) / 2
         else { return [] }
         leaseRenewedAt = now
@@ -153,7 +156,8 @@ extension BackupRun {
     }
 
     mutating func leaseExpired(at now: Date) -> [BackupAction] {
-        guard session == .running || session == .stopRequested else { return [] }
+        // Also while backup_start is still out: the agent cancels the start when the lease runs out.
+        guard session == .requested || session == .running || session == .stopRequested else { return [] }
         session = .ended
         guard isHealthy else { return [] }
         return fail(.lease, "the agent ended the backup because its lease of \(plan.leaseSeconds) s ran out", at: now)

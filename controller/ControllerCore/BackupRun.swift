@@ -30,6 +30,8 @@ public struct BackupRun: Sendable {
 
     var session = Session.none
     var beganAt: Date?
+    /// When the phase (or, while starting, the agent's session) last changed: progress counts from it.
+    var phaseEnteredAt: Date?
     var leaseRenewedAt: Date?
     var startPoint: BackupStartPoint?
     var startReturnedAt: Date?
@@ -48,6 +50,8 @@ public struct BackupRun: Sendable {
     var pendingLocks: Set<String> = []
     var abortPending = false
     var recordPending = false
+    /// The end-of-run check that the provider holds no snapshot of this backup the run does not know.
+    var reconciliation = Reconciliation.notStarted
     var failure: BackupFailure?
     var problems: [String] = []
     /// The result handed out with `finish`, once the run is over.
@@ -61,12 +65,19 @@ public struct BackupRun: Sendable {
         guard phase == .preflight else { return [] }
         phase = .starting
         beganAt = now
+        phaseEnteredAt = now
         recordPending = true
         return [.writeRecord(record(.started))]
     }
 
     /// Feeds one event that happened at `now`; returns what to do next.
     public mutating func handle(_ event: BackupEvent, at now: Date) -> [BackupAction] {
+        let before = (phase, session)
+        defer { if (phase, session) != before { phaseEnteredAt = now } }
+        return dispatch(event, at: now)
+    }
+
+    private mutating func dispatch(_ event: BackupEvent, at now: Date) -> [BackupAction] {
         switch event {
         case .startReturned(let result): startReturned(result, at: now)
         case .snapshotCreated(let diskID, let result): snapshotCreated(diskID: diskID, result, at: now)
@@ -77,6 +88,7 @@ public struct BackupRun: Sendable {
         case .snapshotDeleted(let id, let result): snapshotDeleted(id: id, result)
         case .snapshotLocked(let id, let result): snapshotLocked(id: id, result, at: now)
         case .agentAborted(let result): agentAborted(result)
+        case .backupSnapshotsListed(let result): backupSnapshotsListed(result)
         case .leaseExpired: leaseExpired(at: now)
         case .tick: tick(at: now)
         }
@@ -184,7 +196,8 @@ public struct BackupRun: Sendable {
         let copyTime = kind == .done ? lastEventAt.map { $0.timeIntervalSince(beganAt ?? $0) } : nil
         return BackupRecord(
             kind: kind, backupID: plan.backupID, server: plan.server, label: plan.label, start: startPoint, stop: stopped,
-            snapshots: snapshots, failure: kind == .failed ? failure : nil, copyTime: copyTime)
+            snapshots: snapshots, failure: kind == .failed ? failure : nil, copyTime: copyTime,
+            foreignSnapshots: kind == .done ? strays.map(\.snapshot.id) : [])
     }
 
     /// Snapshots in the configured order of their disks (barman records them in that order).
@@ -210,11 +223,10 @@ public struct BackupRun: Sendable {
         return [.finish(result)]
     }
 
-    /// Writes backup.info DONE once every snapshot completed.
+    /// Writes backup.info DONE once every snapshot completed (and the provider was reconciled).
     mutating func finishing(at now: Date) -> [BackupAction] {
         phase = .finishing
         lastEventAt = now
-        recordPending = true
-        return [.writeRecord(record(.done))]
+        return reconcileThenRecord()
     }
 }

@@ -156,10 +156,15 @@ public struct BackupRecord: Sendable, Equatable {
     public var failure: BackupFailure?
     /// Seconds from the run's start to the DONE record (barman's `copy_stats`), for DONE.
     public var copyTime: TimeInterval?
+    /// DONE: snapshots tagged with this backup that are not part of it and could not be deleted.
+    public var foreignSnapshots: [String] = []
 
-    /// barman's `error` field: `failure <step> (<first line of the cause>)`, naming snapshots left behind.
+    /// barman's `error` field: for FAILED, `failure <step> (<first line of the cause>)` naming the
+    /// snapshots left behind; for DONE, only when snapshots not part of the backup were left behind.
     public var error: String? {
-        failure.map { Self.errorText($0, notDeleted: snapshots.map(\.snapshot.id)) }
+        if let failure { return Self.errorText(failure, notDeleted: snapshots.map(\.snapshot.id)) }
+        guard !foreignSnapshots.isEmpty else { return nil }
+        return "snapshots tagged with this backup but not part of it, not deleted: " + foreignSnapshots.joined(separator: ", ")
     }
 
     /// `failure <step> (<first line of the cause>)`, then the snapshots that could not be deleted.
@@ -202,6 +207,8 @@ public enum BackupEvent: Sendable {
     case recordWritten(BackupRecordKind, Result<Void, SnapfleetError>)
     /// `deleteSnapshot` of the snapshot with this id returned.
     case snapshotDeleted(snapshotID: String, Result<Void, SnapfleetError>)
+    /// `listBackupSnapshots` returned: every snapshot the provider holds with this backup's tag.
+    case backupSnapshotsListed(Result<[SnapshotInfo], SnapfleetError>)
     /// `lockSnapshot` of the snapshot with this id returned (the snapshot with its lock mode).
     case snapshotLocked(snapshotID: String, Result<SnapshotInfo, SnapfleetError>)
     /// The agent's `backup_abort` answered.
@@ -232,6 +239,8 @@ public enum BackupAction: Sendable, Equatable {
     case abortAgentBackup(BackupReference)
     /// Delete a snapshot; answered by `snapshotDeleted`.
     case deleteSnapshot(SnapshotInfo)
+    /// List the provider's snapshots tagged with this backup's id; answered by `backupSnapshotsListed`.
+    case listBackupSnapshots
     /// Lock a completed snapshot; answered by `snapshotLocked`.
     case lockSnapshot(SnapshotInfo, SnapshotLockPolicy)
     /// The run is over; nothing more will be asked except deletes of late snapshots.

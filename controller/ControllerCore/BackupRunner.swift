@@ -13,17 +13,21 @@ public struct BackupEffects: Sendable {
     public var writeRecord: @Sendable (BackupRecord) throws(SnapfleetError) -> Void
     /// Stores `backup_label`.
     public var storeLabel: @Sendable (String) throws(SnapfleetError) -> Void
+    /// Hears where the run stands, every `BackupRunner.progressInterval` while it runs.
+    public var progress: @Sendable (BackupRunProgress) -> Void
 
     /// Creates the effects.
     public init(
         askAgent: @escaping @Sendable (Message) async throws(SnapfleetError) -> Message, provider: any SnapshotProvider,
         writeRecord: @escaping @Sendable (BackupRecord) throws(SnapfleetError) -> Void,
-        storeLabel: @escaping @Sendable (String) throws(SnapfleetError) -> Void
+        storeLabel: @escaping @Sendable (String) throws(SnapfleetError) -> Void,
+        progress: @escaping @Sendable (BackupRunProgress) -> Void = { _ in }
     ) {
         self.askAgent = askAgent
         self.provider = provider
         self.writeRecord = writeRecord
         self.storeLabel = storeLabel
+        self.progress = progress
     }
 }
 
@@ -45,6 +49,9 @@ public final class BackupRunner: Sendable {
     /// Tells the run the agent ended the backup because its lease ran out.
     public func leaseExpired() { continuation.yield(.leaseExpired) }
 
+    /// How often a running backup reports its progress.
+    public static let progressInterval: TimeInterval = 5
+
     /// Runs the backup to its end (DONE or FAILED, cleaned up).
     public func run() async -> BackupRunResult {
         var run = BackupRun(plan: plan)
@@ -55,9 +62,16 @@ public final class BackupRunner: Sendable {
             }
         }
         defer { ticker.cancel() }
-        if let result = perform(run.begin(at: Date())) { return result }
+        let began = Date()
+        var lastReport = began
+        if let result = perform(run.begin(at: began)) { return result }
         for await event in events {
-            if let result = perform(run.handle(event, at: Date())) { return result }
+            let now = Date()
+            if let result = perform(run.handle(event, at: now)) { return result }
+            if now.timeIntervalSince(lastReport) >= Self.progressInterval, let progress = run.progress(at: now) {
+                lastReport = now
+                effects.progress(progress)
+            }
         }
         // The stream never finishes on its own; this is only reached if the task is cancelled.
         return BackupRunResult(backupID: plan.backupID, status: .failed, failure: nil, backupWindow: nil, snapshots: [], problems: ["cancelled"])
@@ -90,6 +104,9 @@ public final class BackupRunner: Sendable {
         case .deleteSnapshot(let snapshot):
             let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.deleteSnapshot(snapshot) }
             return .snapshotDeleted(snapshotID: snapshot.id, result)
+        case .listBackupSnapshots:
+            let backupID = plan.backupID
+            return .backupSnapshotsListed(await blocking { () throws(SnapfleetError) in try self.effects.provider.snapshots(ofBackup: backupID) })
         case .lockSnapshot(let snapshot, let policy):
             let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.lockSnapshot(snapshot, policy: policy) }
             return .snapshotLocked(snapshotID: snapshot.id, result)
@@ -141,6 +158,6 @@ public final class BackupRunner: Sendable {
     }
 
     private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws(SnapfleetError) -> T) async -> Result<T, SnapfleetError> {
-        await offloaded { Result { () throws(SnapfleetError) in try work() } }
+        await BlockingPool.shared.run { Result { () throws(SnapfleetError) in try work() } }
     }
 }

@@ -35,15 +35,17 @@ struct CatalogStore: Sendable {
         }
     }
 
-    /// A backup id for a backup starting at `now` (UTC) that the catalog does not have yet:
-    /// within the same second, the next free second. Probed with HEAD requests rather than a
-    /// listing, which would grow with the catalog.
-    func freshBackupID(now: Date) throws(SnapfleetError) -> BackupID {
-        var candidate = BackupID(date: now, timeZone: TimeZone(identifier: "UTC")!)
+    /// A backup id for a backup starting at `now` that the catalog does not have yet: barman-cloud's
+    /// rule, the wall-clock time of the machine taking it (the controller's `TZ`), so that ids from
+    /// both tools in one catalog sort by time when both run in the same time zone; within the same
+    /// second, the next free second. Probed with HEAD requests rather than a listing, which would
+    /// grow with the catalog.
+    func freshBackupID(now: Date, timeZone: TimeZone = .current) throws(SnapfleetError) -> BackupID {
+        var candidate = BackupID(date: now, timeZone: timeZone)
         var seconds = 0.0
         while try exists(candidate) {
             seconds += 1
-            candidate = BackupID(date: now.addingTimeInterval(seconds), timeZone: TimeZone(identifier: "UTC")!)
+            candidate = BackupID(date: now.addingTimeInterval(seconds), timeZone: timeZone)
         }
         return candidate
     }

@@ -17,6 +17,7 @@ public final class ControllerService: DaemonService {
     private let stopped = Flag()
     private let activeBackups = ActiveBackups()
     private let walArchives = WALArchives()
+    private let adminRequests = AdminRequests()
 
     /// Loads the key, starts ZAP, binds both sockets; errors name `configPath` and the key at fault.
     public init(config: ControllerConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
@@ -183,7 +184,7 @@ public final class ControllerService: DaemonService {
     private func answerWAL(_ inbound: Inbound, server: String) {
         guard let serverConfig = config.servers[server] else { return }
         Task { [loop, walArchives, logger] in
-            let reply = await offloaded { () -> (Message, [[UInt8]]) in
+            let reply = await BlockingPool.shared.run { () -> (Message, [[UInt8]]) in
                 do throws(SnapfleetError) {
                     let archive = try walArchives.archive(server: server, config: serverConfig, logger: logger)
                     let requests = WALRequests(archive: archive)
@@ -210,19 +211,20 @@ public final class ControllerService: DaemonService {
     private func backup(_ request: BackupRunRequest, _ inbound: Inbound) {
         guard let serverConfig = config.servers[request.server] else {
             let error = SnapfleetError(.unknownServer, "no server named '\(request.server)' in the configuration")
-            return loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
+            return answerOperator(inbound, .error(replyingTo: inbound.envelope.id, error))
         }
         let coordinator = BackupCoordinator(
             server: request.server, config: serverConfig, leaseSeconds: config.backupLeaseSeconds,
-            preflight: preflightRunner(request.server), askAgent: agentAsker(request.server), logger: logger, active: activeBackups)
-        Task { [loop] in
+            preflight: preflightRunner(request.server), askAgent: agentAsker(request.server), logger: logger, active: activeBackups,
+            onProgress: { [loop] progress in loop.send(Envelope(.backupProgress(progress)), to: inbound.peer) })
+        Task {
             let reply: Message
             do throws(SnapfleetError) {
                 reply = .backupResult(try await coordinator.run(request))
             } catch {
                 reply = .error(ErrorBody(error))
             }
-            loop.send(.reply(to: inbound.envelope.id, reply), to: inbound.peer)
+            self.answerOperator(inbound, .reply(to: inbound.envelope.id, reply))
         }
     }
 
@@ -234,14 +236,14 @@ public final class ControllerService: DaemonService {
                 guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
                 return try await self.agentAsker(server)(message)
             }, logger: logger)
-        Task { [loop] in
+        Task {
             let reply: Message
             do throws(SnapfleetError) {
                 reply = .restoreResult(try await coordinator.run(request))
             } catch {
                 reply = .error(ErrorBody(error))
             }
-            loop.send(.reply(to: inbound.envelope.id, reply), to: inbound.peer)
+            self.answerOperator(inbound, .reply(to: inbound.envelope.id, reply))
         }
     }
 
@@ -260,21 +262,26 @@ public final class ControllerService: DaemonService {
     private func check(_ server: String, _ inbound: Inbound) {
         guard let serverConfig = config.servers[server] else {
             let error = SnapfleetError(.unknownServer, "no server named '\(server)' in the configuration")
-            return loop.send(.error(replyingTo: inbound.envelope.id, error), to: inbound.peer)
+            return answerOperator(inbound, .error(replyingTo: inbound.envelope.id, error))
         }
         let runner = preflightRunner(server)
-        Task { [loop, logger] in
+        Task { [logger] in
             let report = await runner.run(server: server, config: serverConfig)
             logger.info("pre-flight checks ran", metadata: ["server": "\(server)", "passed": "\(report.passed)"])
-            loop.send(.reply(to: inbound.envelope.id, .checkReport(report)), to: inbound.peer)
+            self.answerOperator(inbound, .reply(to: inbound.envelope.id, .checkReport(report)))
         }
     }
 
     private func handleAdmin(_ inbound: Inbound) {
+        // An operator command says its request again after a quiet wait (in case this controller
+        // restarted): the request in progress will answer it; it must not run twice.
+        guard adminRequests.begin(inbound) else {
+            return logger.debug("repeated operator request ignored", metadata: ["message.type": "\(inbound.envelope.message.type.rawValue)"])
+        }
         switch inbound.envelope.message {
         case .agentsList:
             let agents = registry.withLock { $0.list() }
-            loop.send(.reply(to: inbound.envelope.id, .agents(AgentsList(agents: agents))), to: inbound.peer)
+            answerOperator(inbound, .reply(to: inbound.envelope.id, .agents(AgentsList(agents: agents))))
         case .checkServer(let request):
             check(request.server, inbound)
         case .backupRun(let request):
@@ -282,7 +289,43 @@ public final class ControllerService: DaemonService {
         case .restoreRun(let request):
             restore(request, inbound)
         default:
+            adminRequests.end(inbound)
             refuse(inbound, SnapfleetError(.unexpectedMessage, "\(inbound.envelope.message.type.rawValue) is not an operator request"))
         }
+    }
+
+    /// Sends the answer to an operator's request and forgets the request.
+    private func answerOperator(_ inbound: Inbound, _ answer: Envelope) {
+        adminRequests.end(inbound)
+        loop.send(answer, to: inbound.peer)
+    }
+}
+
+/// The operator requests being served, by client and message id, so that a repeated one is not run twice.
+final class AdminRequests: Sendable {
+    private struct Key: Hashable {
+        let client: [UInt8]
+        let id: MessageID
+    }
+
+    private let inProgress = Mutex<Set<Key>>([])
+
+    /// Creates an empty table.
+    init() {}
+
+    /// Whether `inbound` is new (and now in progress); false for a repeat of one still in progress.
+    /// Notifications and replies are never tracked.
+    func begin(_ inbound: Inbound) -> Bool {
+        guard inbound.envelope.message.type.kind == .request else { return true }
+        return inProgress.withLock { $0.insert(Self.key(inbound)).inserted }
+    }
+
+    /// The request has been answered.
+    func end(_ inbound: Inbound) {
+        _ = inProgress.withLock { $0.remove(Self.key(inbound)) }
+    }
+
+    private static func key(_ inbound: Inbound) -> Key {
+        Key(client: inbound.peer.routingID ?? [], id: inbound.envelope.id)
     }
 }

@@ -18,7 +18,7 @@ struct PreflightRunner: Sendable {
     func gather(config: ServerConfig) async -> PreflightFindings {
         var findings = PreflightFindings(config: config, hello: hello())
         guard let instanceName = config.snapshotInstance, !config.snapshotDisks.isEmpty else { return findings }
-        let lookups = await offloaded { Self.lookUp(config: config, instance: instanceName) }
+        let lookups = await BlockingPool.shared.run { Self.lookUp(config: config, instance: instanceName) }
         findings.instance = lookups.instance
         findings.disks = lookups.disks
         if case .success(let disks)? = lookups.disks {

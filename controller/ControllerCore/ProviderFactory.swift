@@ -20,10 +20,3 @@ enum ProviderFactory {
         }
     }
 }
-
-/// Runs blocking work (cloud API calls) on a thread of its own, never on Swift's cooperative pool.
-func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        startThread { continuation.resume(returning: work()) }
-    }
-}

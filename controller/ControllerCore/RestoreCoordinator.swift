@@ -34,8 +34,8 @@ struct RestoreCoordinator: Sendable {
     func run(_ request: RestoreRunRequest) async throws(SnapfleetError) -> RestoreRunOutcome {
         guard let serverConfig = config.servers[request.server] else { throw unknown(request.server) }
         guard let recoveryConfig = config.servers[request.recoveryServer] else { throw unknown(request.recoveryServer) }
-        let plan = try await offloaded { Result { () throws(SnapfleetError) in try Self.plan(request, serverConfig) } }.get()
-        let cloud = await offloaded { Self.cloudChecks(plan, request, recoveryConfig) }
+        let plan = try await BlockingPool.shared.run { Result { () throws(SnapfleetError) in try Self.plan(request, serverConfig) } }.get()
+        let cloud = await BlockingPool.shared.run { Self.cloudChecks(plan, request, recoveryConfig) }
         var outcome = RestoreRunOutcome(
             backupID: plan.backupID, recoveryServer: request.recoveryServer, checks: cloud.checks, provisioned: cloud.provisioned, written: [],
             ready: false)

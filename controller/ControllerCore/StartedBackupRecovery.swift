@@ -26,7 +26,7 @@ struct StartedBackupRecovery: Sendable {
 
     /// Cleans up every abandoned backup of the server; problems are logged, never thrown.
     func run() async -> [Outcome] {
-        let found = await offloaded { Result { () throws(SnapfleetError) in try self.abandoned() } }
+        let found = await BlockingPool.shared.run { Result { () throws(SnapfleetError) in try self.abandoned() } }
         guard case .success(let (catalog, provider, ids)) = found else {
             if case .failure(let error) = found {
                 logger.error("cannot look for abandoned backups", metadata: ["server": "\(server)", "error": "\(error)"])
@@ -37,7 +37,9 @@ struct StartedBackupRecovery: Sendable {
         for id in ids {
             // The agent's lease ends the session anyway; asking is faster when it is connected.
             _ = try? await askAgent(.backupAbort(BackupReference(backupID: id.rawValue)))
-            let result = await offloaded { Result { () throws(SnapfleetError) in try self.finish(id, catalog: catalog, provider: provider) } }
+            let result = await BlockingPool.shared.run {
+                Result { () throws(SnapfleetError) in try self.finish(id, catalog: catalog, provider: provider) }
+            }
             switch result {
             case .success(let outcome):
                 outcomes.append(outcome)

@@ -49,16 +49,28 @@ struct WALArchive: Sendable {
                 for candidate in candidateKeys(file) { urls.append(try sign(s3, name: name, key: candidate.key, method: "GET", now: now)) }
             }
         }
+        logIssued(urls, purpose: request.purpose)
         return WALURLs(transport: .direct, compression: compression.rawValue, urls: urls)
     }
 
-    /// Signs one URL and logs it (server, key, method, expiry; never the signature).
+    /// One info line per request (a look-ahead refill signs thousands of URLs), each URL at debug.
+    private func logIssued(_ urls: [WALURL], purpose: WALPurpose) {
+        guard let first = urls.first, let last = urls.last else { return }
+        logger.info(
+            "WAL URLs issued",
+            metadata: [
+                "server": "\(server)", "purpose": "\(purpose.rawValue)", "count": "\(urls.count)", "key.first": "\(first.key)",
+                "key.last": "\(last.key)", "expires_at": "\(first.expiresAt)",
+            ])
+    }
+
+    /// Signs one URL and logs it at debug (server, key, method, expiry; never the signature).
     private func sign(
         _ s3: S3ObjectStore, name: String, key: String, method: String, headers: [(String, String)] = [], now: Date
     ) throws(SnapfleetError) -> WALURL {
         let url = try s3.presignedURL(key: key, method: method, headers: headers, expires: urlLifetime, date: now)
         let expiresAt = Timestamp.rfc3339(now.addingTimeInterval(TimeInterval(urlLifetime)))
-        logger.info("WAL URL issued", metadata: ["server": "\(server)", "key": "\(key)", "method": "\(method)", "expires_at": "\(expiresAt)"])
+        logger.debug("WAL URL issued", metadata: ["server": "\(server)", "key": "\(key)", "method": "\(method)", "expires_at": "\(expiresAt)"])
         return WALURL(name: name, key: key, method: method, url: url, headers: Dictionary(uniqueKeysWithValues: headers), expiresAt: expiresAt)
     }
 

@@ -210,7 +210,11 @@ struct BackupCommand: ParsableCommand {
         discussion: """
             Runs the pre-flight checks first (nothing is created if one fails), then starts the backup on the \
             agent, snapshots every disk at once, stops the backup as soon as the snapshots' contents are fixed, \
-            stores backup_label and writes backup.info in barman-cloud's layout. Exit status 0 only for a DONE backup.
+            stores backup_label and writes backup.info in barman-cloud's layout. Without --immediate-checkpoint \
+            (the default, as with barman-cloud-backup) PostgreSQL first runs a spread checkpoint, which can take \
+            minutes (checkpoint_completion_target × checkpoint_timeout at most). Progress (phase and seconds) \
+            is printed to standard error every 5 s; standard output carries only the backup id. \
+            Exit status 0 only for a DONE backup.
             """)
 
     @OptionGroup var options: ConfigOption
@@ -226,7 +230,11 @@ struct BackupCommand: ParsableCommand {
         let outcome: BackupRunOutcome
         do throws(SnapfleetError) {
             let request = BackupRunRequest(server: server, name: name, immediateCheckpoint: immediateCheckpoint)
-            let reply = try LocalClient.call(.backupRun(request), socketPath: config.adminSocket, timeout: .seconds(7 * 86_400))
+            let reply = try LocalClient.call(.backupRun(request), socketPath: config.adminSocket, timeout: .seconds(7 * 86_400)) { message in
+                // Progress goes to standard error: standard output carries only the backup id.
+                guard case .backupProgress(let progress) = message else { return }
+                ProgramExit.printError(BackupCommand.progressLine(progress))
+            }
             guard case .backupResult(let received) = reply else {
                 throw SnapfleetError(.unexpectedMessage, "controller answered backup_run with \(reply.type.rawValue)")
             }
@@ -239,6 +247,14 @@ struct BackupCommand: ParsableCommand {
             ProgramExit.printError("snapfleet-controller: backup \(outcome.backupID) FAILED: \(outcome.error ?? "unknown cause")")
             throw ExitCode(1)
         }
+    }
+}
+
+extension BackupCommand {
+    /// `backup 20251125T213000 pg1: checkpoint, 35 s (PostgreSQL is running a spread checkpoint)`.
+    static func progressLine(_ progress: BackupProgress) -> String {
+        let detail = progress.detail.map { " (\($0))" } ?? ""
+        return "backup \(progress.backupID) \(progress.server): \(progress.phase), \(progress.seconds) s\(detail)"
     }
 }
 
