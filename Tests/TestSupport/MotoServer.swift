@@ -39,7 +39,14 @@ public final class MotoServer: Sendable {
     public enum VolumeTag {
         /// Seconds a snapshot of the volume stays `pending`, with growing progress.
         public static let pendingSeconds = "snapfleet-test:snapshot-pending-seconds"
-        /// `error`: the snapshot ends in the `error` state.
+        /// How a snapshot of the volume ends (EC2's snapshot states; absent: `completed`):
+        /// - `error`: `error` after the pending seconds, if any, with a `StateMessage`;
+        /// - `error-at-create`: `error` at once, already in `CreateSnapshot`'s answer (pending seconds ignored);
+        /// - `recovering`: `recovering` instead of `pending` for the pending seconds, then `completed`
+        ///   (as a snapshot being restored from the Recycle Bin);
+        /// - `recoverable`: `recoverable` after the pending seconds, if any (as a snapshot in the Recycle Bin).
+        ///
+        /// Any other value makes `CreateSnapshot` fail with `InvalidParameterValue`.
         public static let outcome = "snapfleet-test:snapshot-outcome"
         /// Seconds `CreateSnapshot` takes to answer.
         public static let createDelaySeconds = "snapfleet-test:create-delay-seconds"

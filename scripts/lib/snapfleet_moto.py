@@ -15,8 +15,19 @@ of, so tests sharing one moto stay independent:
 
   snapfleet-test:snapshot-pending-seconds = N  snapshots stay `pending` for N
       seconds (float) with Progress growing "0%".."99%", then `completed`.
-  snapfleet-test:snapshot-outcome = error      snapshots end in `error` (after
-      the pending seconds, if any) with a StateMessage.
+  snapfleet-test:snapshot-outcome = ...        how snapshots of the volume end
+      (EC2's SnapshotState values; absent = `completed`, another value is a
+      client error):
+        error            `error` after the pending seconds (if any), with a
+                         StateMessage.
+        error-at-create  `error` at once, already in CreateSnapshot's own
+                         answer (pending seconds ignored), with a StateMessage
+                         and Progress "0%".
+        recovering       `recovering` (instead of `pending`) for the pending
+                         seconds, then `completed`: as EC2 shows a snapshot
+                         being restored from the Recycle Bin.
+        recoverable      `recoverable` after the pending seconds (if any): as
+                         EC2 shows a deleted snapshot kept in the Recycle Bin.
   snapfleet-test:create-delay-seconds = N      CreateSnapshot sleeps N seconds
       before creating the snapshot (other requests are served meanwhile).
   snapfleet-test:image = /path/to/file         CreateSnapshot copies the file
@@ -63,6 +74,8 @@ CREATE_DELAY = TAG + "create-delay-seconds"
 IMAGE = TAG + "image"
 
 ERROR_MESSAGE = "snapfleet-test: snapshot failed as requested by the volume tag"
+# The snapshot-outcome values (see the module doc); absent means a plain `completed`.
+OUTCOMES = ("error", "error-at-create", "recovering", "recoverable")
 
 # Where snapshot and volume images are kept (set by install()).
 images_dir = ""
@@ -83,7 +96,15 @@ def float_tag(tags, key):
         raise EC2ClientError("InvalidParameterValue", f"snapfleet-test: tag {key} must be a number")
 
 
-# --- Features 1 and 2: pending snapshots and failing snapshots -----------------------------
+# --- Features 1 and 2: pending, failing and Recycle Bin snapshots --------------------------
+
+
+def outcome_tag(tags):
+    """The volume's snapshot-outcome tag, None when absent; an unknown value is a client error."""
+    outcome = tags.get(OUTCOME)
+    if outcome is not None and outcome not in OUTCOMES:
+        raise EC2ClientError("InvalidParameterValue", f"snapfleet-test: tag {OUTCOME} must be one of {', '.join(OUTCOMES)}")
+    return outcome
 
 
 def patch_snapshot_state():
@@ -93,22 +114,30 @@ def patch_snapshot_state():
     def __init__(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
         tags = volume_tags(self.volume)
-        self.sf_pending_seconds = float_tag(tags, PENDING_SECONDS)
+        self.sf_outcome = outcome_tag(tags)
+        # A snapshot failing at creation never was pending: it is ready (in `error`) at once.
+        self.sf_pending_seconds = 0 if self.sf_outcome == "error-at-create" else float_tag(tags, PENDING_SECONDS)
         self.sf_ready_at = time.time() + self.sf_pending_seconds
-        self.sf_failed = tags.get(OUTCOME) == "error"
         self.sf_lock = None  # feature 5
 
     def get_status(self):
-        if time.time() < getattr(self, "sf_ready_at", 0):
-            return "pending"
-        if getattr(self, "sf_failed", False):
+        """pending/recovering until ready, then the outcome's state (error-at-create: error at once)."""
+        outcome = getattr(self, "sf_outcome", None)
+        if outcome == "error-at-create":
             return "error"
-        return self.sf_status
+        if time.time() < getattr(self, "sf_ready_at", 0):
+            return "recovering" if outcome == "recovering" else "pending"
+        if outcome in ("error", "recoverable"):
+            return outcome
+        return self.sf_status  # `recovering` and no outcome end `completed`
 
     def set_status(self, value):
         self.sf_status = value  # moto sets "completed" in __init__
 
     def progress(self):
+        """"0%".."99%" while pending or recovering, "100%" once ready, "0%" for error-at-create."""
+        if getattr(self, "sf_outcome", None) == "error-at-create":
+            return "0%"
         remaining = getattr(self, "sf_ready_at", 0) - time.time()
         if remaining <= 0:
             return "100%"

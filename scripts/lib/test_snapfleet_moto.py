@@ -153,6 +153,56 @@ def check_error(ec2):
     return finish
 
 
+def check_error_at_create(ec2):
+    snap = ec2.create_snapshot(VolumeId=volume(ec2, outcome="error-at-create", pending=2))
+    described = snapshot(ec2, snap["SnapshotId"])
+    check(
+        snap["State"] == "error" and described["State"] == "error" and "snapfleet-test" in described.get("StateMessage", ""),
+        "outcome=error-at-create with pending-seconds=2: error already in CreateSnapshot's answer, with StateMessage",
+        (snap, described),
+    )
+    check(described["Progress"] == "0%", f"outcome=error-at-create: Progress {described['Progress']}", described)
+
+
+def check_recovering(ec2):
+    """Returns a function finishing the check after the pending time."""
+    snap = ec2.create_snapshot(VolumeId=volume(ec2, outcome="recovering", pending=1))
+    described = snapshot(ec2, snap["SnapshotId"])
+    check(
+        snap["State"] == "recovering" and described["State"] == "recovering" and "StateMessage" not in described,
+        "outcome=recovering with pending-seconds=1: recovering (not pending) at first",
+        described,
+    )
+    found = ec2.describe_snapshots(Filters=[{"Name": "status", "Values": ["recovering"]}])["Snapshots"]
+    check(snap["SnapshotId"] in [s["SnapshotId"] for s in found], "outcome=recovering: found by the status=recovering filter")
+
+    def finish():
+        done = snapshot(ec2, snap["SnapshotId"])
+        check(done["State"] == "completed" and done["Progress"] == "100%", "outcome=recovering: completed afterwards", done)
+
+    return finish
+
+
+def check_recoverable(ec2):
+    """Returns a function finishing the check after the pending time."""
+    snap = ec2.create_snapshot(VolumeId=volume(ec2, outcome="recoverable"))
+    described = snapshot(ec2, snap["SnapshotId"])
+    check(
+        snap["State"] == "recoverable" and described["State"] == "recoverable" and "StateMessage" not in described,
+        "outcome=recoverable: recoverable at once",
+        described,
+    )
+    snap_id = ec2.create_snapshot(VolumeId=volume(ec2, outcome="recoverable", pending=1))["SnapshotId"]
+    check(snapshot(ec2, snap_id)["State"] == "pending", "outcome=recoverable with pending-seconds=1: pending first")
+    code, message = error_code(ec2.create_snapshot, VolumeId=volume(ec2, outcome="lost"))
+    check(code == "InvalidParameterValue", f"outcome=lost (unknown): CreateSnapshot refused ({code}: {message})")
+
+    def finish():
+        check(snapshot(ec2, snap_id)["State"] == "recoverable", "outcome=recoverable with pending-seconds=1: recoverable afterwards")
+
+    return finish
+
+
 def check_create_delay(ec2):
     vol = volume(ec2, delay=3)
     result = {}
@@ -329,11 +379,16 @@ def run(authenticated):
             check_plain(ec2)
             finish_pending = check_pending(ec2)
             finish_error = check_error(ec2)
+            check_error_at_create(ec2)
+            finish_recovering = check_recovering(ec2)
+            finish_recoverable = check_recoverable(ec2)
             finish_locks = check_locks(ec2)
             check_image(ec2, images, directory)
             check_create_delay(ec2)  # > 2 s: the pending snapshots and the expiring lock are done
             finish_pending()
             finish_error()
+            finish_recovering()
+            finish_recoverable()
             finish_locks()
         except Exception:
             print(f"# moto log tail:\n{open(log).read()[-3000:]}", file=sys.stderr)
