@@ -106,6 +106,61 @@ struct AWSBackupFailureTests {
         try scenario.moto.boto3("ec2.unlock_snapshot(SnapshotId=\"\(snapshots[0])\")")
     }
 
+    @Test("a snapshot already in error in CreateSnapshot's answer: FAILED at step snapshot, the snapshot deleted, not dropped")
+    func snapshotErrorAtCreate() throws {
+        let scenario = try AWSScenario(moto: try MotoServer.shared(), volumeTags: [Tag.outcome: "error-at-create"])
+        let (id, _) = try scenario.failedBackup()
+        try expectCleanFailure(scenario, id: id, error: "error=failure snapshot (snapshot snap-")
+    }
+
+    @Test("a snapshot that goes to the Recycle Bin (recoverable) while awaited: FAILED at snapshot completion, deleted")
+    func snapshotRecoverable() throws {
+        let scenario = try AWSScenario(moto: try MotoServer.shared(), volumeTags: [Tag.outcome: "recoverable", Tag.pendingSeconds: "1"])
+        let (id, _) = try scenario.failedBackup()
+        try expectCleanFailure(scenario, id: id, error: "(state recoverable)")
+    }
+
+    @Test("a snapshot recovering from the Recycle Bin is waited for: DONE only once it completed")
+    func snapshotRecovering() throws {
+        let scenario = try AWSScenario(moto: try MotoServer.shared(), volumeTags: [Tag.outcome: "recovering", Tag.pendingSeconds: "4"])
+        let started = ContinuousClock.now
+        let id = try scenario.backup()
+        #expect(ContinuousClock.now - started > .seconds(4), "DONE was not written while the snapshot was recovering")
+        #expect(try scenario.backupInfo(id).contains("status=DONE\n"))
+    }
+
+    @Test("CreateSnapshot answered 503 after moto made the snapshot: DONE, and every snapshot moto holds is named in backup.info")
+    func createSnapshotReplyLost() throws {
+        let moto = try MotoServer.shared()
+        let proxy = try EC2FaultProxy(upstream: moto)
+        try proxy.setFaults([["action": "CreateSnapshot", "after_forward": "status", "status": 503, "count": 1]])
+        let scenario = try AWSScenario(moto: moto, endpoint: proxy.endpoint)
+        let id = try scenario.backup()
+        let info = try scenario.backupInfo(id)
+        #expect(info.contains("status=DONE\n"), "\(info)")
+        let held = try scenario.snapshotIDs(of: id)
+        #expect(held.count == 1, "the lost reply did not make a second snapshot: \(held)")
+        for snapshot in held { #expect(info.contains("'snapshot_id': '\(snapshot)'"), "\(snapshot) is in backup.info: \(info)") }
+        #expect(proxy.log.contains("CreateSnapshot/POST / -> fault after_forward"), "\(proxy.log)")
+    }
+
+    @Test("every lookup after a lost CreateSnapshot reply fails: FAILED, and the snapshot the run never saw is found and deleted at the end")
+    func lostReplyReconciled() throws {
+        let moto = try MotoServer.shared()
+        let proxy = try EC2FaultProxy(upstream: moto)
+        let scenario = try AWSScenario(moto: moto, endpoint: proxy.endpoint)
+        // Pre-flight passes first; then CreateSnapshot acts but answers 503, and the lookups that
+        // follow fail too (four DescribeSnapshots), so the run fails knowing of no snapshot.
+        try proxy.setFaults([
+            ["action": "CreateSnapshot", "after_forward": "status", "status": 503, "count": 1],
+            ["action": "DescribeSnapshots", "status": 503, "count": 4],
+        ])
+        let (id, stderr) = try scenario.failedBackup()
+        #expect(stderr.contains("FAILED: snapshot:"), "\(stderr)")
+        try expectCleanFailure(scenario, id: id, error: "error=failure snapshot (disk pgdata-")
+        #expect(proxy.log.contains("DeleteSnapshot/POST / -> forwarded 200"), "the reconciliation deleted it: \(proxy.log)")
+    }
+
     /// FAILED with `error` in backup.info, no snapshot of the backup left, no backup session, and
     /// PostgreSQL able to run a new backup.
     func expectCleanFailure(_ scenario: AWSScenario, id: String, error: String) throws {

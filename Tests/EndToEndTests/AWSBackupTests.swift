@@ -129,7 +129,10 @@ final class AWSScenario {
 
     /// `volumeTags` switch on moto-extension behaviour (`MotoServer.VolumeTag`); `awsSettings` and
     /// `controllerSettings` add lines under the server's `aws:` and at the top of controller.yaml.
-    init(moto: MotoServer, volumeTags: [String: String] = [:], awsSettings: String = "", controllerSettings: String = "") throws {
+    /// `endpoint` is where the controller sends its EC2 and S3 calls (an `EC2FaultProxy`'s), moto's by default.
+    init(
+        moto: MotoServer, volumeTags: [String: String] = [:], awsSettings: String = "", controllerSettings: String = "", endpoint: String? = nil
+    ) throws {
         self.moto = moto
         let suffix = UUID().uuidString.prefix(8).lowercased()
         let bucket = "snapfleet-\(suffix)"
@@ -160,7 +163,7 @@ final class AWSScenario {
             tags: {team: payments}
             aws:
               region: \(moto.region)
-              endpoint_url: \(moto.endpoint)
+              endpoint_url: \(endpoint ?? moto.endpoint)
             """ + awsSettings.split(separator: "\n").map { "\n  \($0)" }.joined()
         try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings], topLevel: controllerSettings)
         try startController()

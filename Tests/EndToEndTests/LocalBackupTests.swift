@@ -26,9 +26,16 @@ struct LocalBackupTests {
         }
     }
 
-    private func setUp(strayTablespace: Bool = false, tablespaceDisk: Bool = false, snapshotDirectory: String? = nil) throws -> Setup {
+    private func setUp(
+        strayTablespace: Bool = false, tablespaceDisk: Bool = false, snapshotDirectory: String? = nil, controllerSettings: String = "",
+        postgresSettings: [String: String] = [:]
+    ) throws -> Setup {
         let disk = try LoopDisk(size: "128M", options: ["noatime"])
         let cluster = try PostgresCluster(dataDirectory: disk.mountPoint + "/data")
+        if !postgresSettings.isEmpty {
+            try cluster.configure(postgresSettings)
+            try cluster.restart()
+        }
         if strayTablespace {
             _ = try cluster.psql("CREATE TABLESPACE stray LOCATION '\(try cluster.makePostgresDirectory("stray"))'")
         }
@@ -53,7 +60,7 @@ struct LocalBackupTests {
               disks:
                 pgdata: \(disk.imagePath)
             """ + (second.map { "\n    tbsdisk: \($0.imagePath)" } ?? "")
-        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
+        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings], topLevel: controllerSettings)
         try fleet.startController()
         try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
         try fleet.waitForAgent()
@@ -94,6 +101,41 @@ struct LocalBackupTests {
         #expect(
             try setup.cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snapfleet-backup'").trimmingCharacters(
                 in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test(
+        "without --immediate-checkpoint, a spread checkpoint that outlasts the backup lease: DONE, with its progress shown"
+    )
+    func spreadCheckpointOutlastsTheLease() throws {
+        // barman-cloud-backup's default, and so snapfleet's: PostgreSQL paces a spread checkpoint at
+        // about one buffer per 100 ms, so ~150 dirty buffers keep pg_backup_start busy for ~15 s, three leases.
+        let setup = try setUp(
+            controllerSettings: "backup_lease_seconds: 5",
+            postgresSettings: ["checkpoint_timeout": "300", "checkpoint_completion_target": "0.9", "log_checkpoints": "on"])
+        defer { setup.tearDown() }
+        _ = try setup.cluster.psql("CHECKPOINT")
+        _ = try setup.cluster.psql("CREATE TABLE ballast AS SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 2500) g")
+        let started = ContinuousClock.now
+        let output = try Shell.run([BuiltProducts.path("snapfleet-controller"), "backup", "--config", setup.fleet.controllerConfig, "pg1"])
+        let took = ContinuousClock.now - started
+        let log = setup.fleet.controller?.log ?? ""
+        #expect(output.status == 0, "\(output.stdout)\(output.stderr)\n\(log.suffix(3000))")
+        let id = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let info = try String(contentsOfFile: "\(setup.catalog.path)/pg1/base/\(id)/backup.info", encoding: .utf8)
+        #expect(info.contains("status=DONE\n"), "\(info)")
+
+        // The checkpoint really outlasted the lease: PostgreSQL's own account of its write phase.
+        let checkpoint = try #require(
+            setup.cluster.logTail(lines: 200).split(separator: "\n").last { $0.contains("checkpoint complete:") }, "\(setup.cluster.logTail())")
+        let write = try #require(checkpoint.firstMatch(of: /write=([0-9.]+) s/).flatMap { Double($0.1) }, "\(checkpoint)")
+        #expect(write > 5, "the spread checkpoint's writes took \(write) s, longer than the 5 s lease: \(checkpoint)")
+        #expect(took > .seconds(5))
+
+        // Its progress: on the backup command's standard error and in the controller's log.
+        #expect(output.stderr.contains("backup \(id) pg1: checkpoint, "), "\(output.stderr)")
+        #expect(output.stderr.contains("(PostgreSQL is running a spread checkpoint)"))
+        #expect(log.contains("backup progress") && log.contains("phase=checkpoint"), "\(log.suffix(3000))")
+        #expect(!log.contains("lease expired"))
     }
 
     @Test("a tablespace on a second mount: both disks snapshotted, each recorded with its mount point, the tablespace in backup.info")
