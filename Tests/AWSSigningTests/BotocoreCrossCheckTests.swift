@@ -18,7 +18,7 @@ struct BotocoreCrossCheckTests {
 
     @Test(
         "random header-signed and presigned requests give botocore's signatures",
-        .enabled(if: botocoreAvailable, "python3 cannot import botocore, so there is nothing to cross-check against"))
+        .requires(botocoreAvailable, "python3 cannot import botocore, so there is nothing to cross-check against"))
     func crossCheck() throws {
         var generator = SplitMix64(seed: Self.seed)
         let cases = (0..<Self.caseCount).map { _ in RandomCase.make(using: &generator) }

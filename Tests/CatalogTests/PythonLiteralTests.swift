@@ -98,7 +98,7 @@ struct PythonLiteralTests {
         #expect(throws: SnapfleetError.self) { try PythonLiteral(parsing: String(repeating: "{'a': ", count: 70)) }
     }
 
-    @Test("repr matches real Python 3's repr() and literal_eval reads it back", .enabled(if: pythonAvailable()))
+    @Test("repr matches real Python 3's repr() and literal_eval reads it back", .requires(pythonAvailable(), "needs python3"))
     func crossCheckWithPython() throws {
         let samples = [
             "plain", "it's", #"say "hi""#, #"both ' and ""#, "back\\slash\\", "tab\tnew\nline\rcr",

@@ -10,7 +10,7 @@ import Testing
 /// The cloud acted, then its reply was lost (an EC2 fault proxy forwards the request to moto and
 /// answers 503, or resets the connection): a creation is looked up before it is ever tried again,
 /// so nothing is made twice and nothing made goes unseen.
-@Suite("AWS creations whose reply was lost", .serialized, .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
+@Suite("AWS creations whose reply was lost", .serialized, .requires(MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
 struct AWSLostReplyTests {
     let moto: MotoServer
     let proxy: EC2FaultProxy

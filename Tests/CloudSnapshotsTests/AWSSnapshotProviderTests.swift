@@ -7,7 +7,7 @@ import Testing
 @testable import CloudSnapshots
 
 /// The AWS provider against moto with signing enforced.
-@Suite("AWSSnapshotProvider against moto", .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
+@Suite("AWSSnapshotProvider against moto", .requires(MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
 struct AWSSnapshotProviderTests {
     let moto: MotoServer
     let provider: AWSSnapshotProvider

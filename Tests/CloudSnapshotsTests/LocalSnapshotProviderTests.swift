@@ -136,7 +136,7 @@ struct LocalSnapshotProviderTests {
 
 @Suite(
     "LocalSnapshotProvider on real loop devices", .serialized,
-    .enabled(if: LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
+    .requires(LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
 struct LocalSnapshotProviderLoopTests {
     let snapshots: TemporaryDirectory
     let disk: LoopDisk

@@ -8,8 +8,7 @@ import Testing
 /// PostgreSQL, and the catalog goes to an S3 bucket.
 @Suite(
     "AWS snapshot backups on moto", .serialized,
-    .enabled(
-        if: BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
+    .requires(BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
         "needs the built programs, loop devices and moto"))
 struct AWSBackupTests {
     @Test("a DONE backup (signing enforced): EBS snapshot tagged as barman names it, backup.info and backup_label in the bucket")
@@ -39,7 +38,7 @@ struct AWSBackupTests {
 
     @Test(
         "barman-cloud-backup-list and -show read a snapfleet backup and show what snapfleet wrote",
-        .enabled(if: BarmanCloud.isAvailable, "needs barman-cloud (Python 3.12+, scripts/setup)"))
+        .requires(BarmanCloud.isAvailable, "needs barman-cloud (Python 3.12+, scripts/setup)"))
     func barmanReadsTheCatalog() throws {
         // A plain moto: it wrongly refuses correctly signed listings with '/' in the prefix,
         // which barman's own boto3 sends; snapfleet's signing is tested in `done`.

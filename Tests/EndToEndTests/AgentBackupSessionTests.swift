@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The backup session as the controller drives it: messages to the real agent process, a real cluster.
-@Suite("the agent's backup session over the wire", .serialized, .enabled(if: BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
+@Suite("the agent's backup session over the wire", .serialized, .requires(BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
 struct AgentBackupSessionTests {
     @Test("start, stop: the label names the start WAL location; a second backup meanwhile is refused")
     func startAndStop() throws {

@@ -5,7 +5,7 @@ import Testing
 /// `snapfleet-agent check` on a real cluster whose data lives on a real loop-device disk.
 @Suite(
     "snapfleet-agent check", .serialized,
-    .enabled(if: BuiltProducts.exists("snapfleet-agent") && LoopDisk.isAvailable, "needs the built agent and loop devices"))
+    .requires(BuiltProducts.exists("snapfleet-agent") && LoopDisk.isAvailable, "needs the built agent and loop devices"))
 struct AgentCheckTests {
     private func writeConfig(_ directory: TemporaryDirectory, conninfo: String) throws -> String {
         let key = try Shell.check([BuiltProducts.path("snapfleet-controller"), "keygen", "--out", directory.file("c.key")])

@@ -7,7 +7,7 @@ import Testing
 /// `disk_map` against the real agent, with PostgreSQL's data on a real loop-device disk.
 @Suite(
     "the agent maps disks and PostgreSQL's directories", .serialized,
-    .enabled(if: BuiltProducts.exists("snapfleet-agent") && LoopDisk.isAvailable, "needs the built agent and loop devices"))
+    .requires(BuiltProducts.exists("snapfleet-agent") && LoopDisk.isAvailable, "needs the built agent and loop devices"))
 struct AgentDiskMapTests {
 
     @Test("a disk is found by its own name and by its xvd rename; data directory and tablespace map to it")

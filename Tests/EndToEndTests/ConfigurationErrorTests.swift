@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// Bad configuration ends both programs with one line naming the file and the key, and status 2.
-@Suite("configuration errors", .enabled(if: BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
+@Suite("configuration errors", .requires(BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
 struct ConfigurationErrorTests {
     let directory: TemporaryDirectory
 

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The real controller and agent over TCP with CURVE: who gets in, and what the fleet view shows.
-@Suite("controller and agents find and trust each other", .serialized, .enabled(if: BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
+@Suite("controller and agents find and trust each other", .serialized, .requires(BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
 struct FleetTrustTests {
     @Test("an agent with its configured key is listed with the system identifier PostgreSQL reports")
     func agentIsListedWithPostgresFacts() throws {

@@ -7,7 +7,7 @@ import Testing
 
 /// Thousands of random and mutated messages at both programs: neither crashes, the connection
 /// survives, and a valid request still gets its answer afterwards.
-@Suite("hostile messages", .serialized, .enabled(if: BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
+@Suite("hostile messages", .serialized, .requires(BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
 struct FuzzTests {
     static let messageCount = 3000
 

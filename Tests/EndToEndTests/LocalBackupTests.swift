@@ -7,7 +7,7 @@ import Testing
 /// loop disk, the real controller and agent, a file:// catalog in barman-cloud's layout.
 @Suite(
     "local snapshot backups", .serialized,
-    .enabled(if: BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable, "needs the built programs and loop devices"))
+    .requires(BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable, "needs the built programs and loop devices"))
 struct LocalBackupTests {
     struct Setup {
         let disk: LoopDisk

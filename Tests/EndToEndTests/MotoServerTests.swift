@@ -2,7 +2,7 @@ import TestSupport
 import Testing
 
 /// The AWS stand-in the cloud tests rely on really enforces signatures.
-@Suite("moto with signing enforced", .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
+@Suite("moto with signing enforced", .requires(MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
 struct MotoServerTests {
     @Test("the generated key is accepted and a wrong secret is refused")
     func signingIsEnforced() throws {

@@ -7,7 +7,7 @@ import Testing
 /// the real controller asking the real agent where the data lives.
 @Suite(
     "pre-flight checks", .serialized,
-    .enabled(if: BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable, "needs the built programs and loop devices"))
+    .requires(BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable, "needs the built programs and loop devices"))
 struct PreflightCheckTests {
     private func check(_ fleet: Fleet, format: String = "text") throws -> ProcessOutput {
         try Shell.run([BuiltProducts.path("snapfleet-controller"), "check", "--config", fleet.controllerConfig, "pg1", "--format", format])

@@ -9,7 +9,7 @@ import Testing
 /// through `wal-fetch` to exactly the rows it should have.
 @Suite(
     "restores from local snapshots", .serialized,
-    .enabled(if: BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable, "needs the built programs and loop devices"))
+    .requires(BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable, "needs the built programs and loop devices"))
 struct RestoreTests {
     @Test("restore to latest, to a time, to a restore point and to an LSN: each recovered database has exactly its rows")
     func restoresToEveryTarget() throws {

@@ -8,7 +8,7 @@ import Testing
 /// controller, moto's S3 behind a proxy that checks every signature (presigned ones included).
 @Suite(
     "WAL archiving with URLs the controller signs", .serialized,
-    .enabled(if: BuiltProducts.exists("snapfleet-agent") && MotoServer.isAvailable, "needs the built programs and moto"))
+    .requires(BuiltProducts.exists("snapfleet-agent") && MotoServer.isAvailable, "needs the built programs and moto"))
 struct WALArchiveTests {
     @Test("110 segments archived with zstd through presigned URLs: each object decompresses to its segment, no archiver failure")
     func archivesEverySegment() throws {

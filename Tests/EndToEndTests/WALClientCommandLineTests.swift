@@ -4,7 +4,7 @@ import Testing
 
 /// PostgreSQL's plain calls of wal-push and wal-fetch take a short path past the argument parser;
 /// every other shape still gets the parser's help and errors.
-@Suite("wal-push and wal-fetch command lines", .enabled(if: BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
+@Suite("wal-push and wal-fetch command lines", .requires(BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
 struct WALClientCommandLineTests {
     let directory: TemporaryDirectory
 

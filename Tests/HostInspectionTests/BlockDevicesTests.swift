@@ -93,7 +93,7 @@ struct BlockDevicesTests {
 
 @Suite(
     "BlockDevices on a real loop device", .serialized,
-    .enabled(if: LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
+    .requires(LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
 struct BlockDevicesLoopTests {
     @Test("a loop device is found by number and by name, with its backing file")
     func loopDevice() throws {

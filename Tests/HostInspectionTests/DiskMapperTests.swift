@@ -71,7 +71,7 @@ struct DiskMapperTests {
 
 @Suite(
     "DiskMapper on a real loop mount", .serialized,
-    .enabled(if: LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
+    .requires(LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
 struct DiskMapperLoopTests {
     @Test("a file on the mount maps to the loop device: number, name and backing file")
     func fileOnLoopMount() throws {

@@ -63,7 +63,7 @@ struct MountEntryTests {
 
 @Suite(
     "MountEntry against the real findmnt", .serialized,
-    .enabled(if: LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
+    .requires(LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
 struct MountEntryFindmntTests {
     /// Runs findmnt with a chosen locale and returns its lines.
     static func findmnt(_ arguments: [String], locale: String = "C.UTF-8") throws -> [String] {

@@ -79,7 +79,7 @@ struct MountTableTests {
 
 @Suite(
     "MountTable on a real loop mount", .serialized,
-    .enabled(if: LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
+    .requires(LoopDisk.isAvailable, Comment(rawValue: LoopDisk.requirement)))
 struct MountTableLoopTests {
     @Test("a symlink on the root filesystem pointing into the mount resolves to the mount")
     func symlinkIntoMount() throws {

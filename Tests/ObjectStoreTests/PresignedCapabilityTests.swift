@@ -8,7 +8,7 @@ import Testing
 /// What a WAL upload URL lets its holder do, shown through a proxy that verifies every signature
 /// as S3 does: one key, one method, no overwrite, until it expires.
 @Suite(
-    "presigned WAL URLs are capabilities for one object", .serialized, .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement))
+    "presigned WAL URLs are capabilities for one object", .serialized, .requires(MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement))
 )
 struct PresignedCapabilityTests {
     let s3: VerifyingS3

@@ -7,7 +7,7 @@ import Testing
 
 @Suite(
     "S3ObjectStore listings with prefixes and delimiters, signatures checked by a botocore proxy",
-    .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
+    .requires(MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
 struct S3ListingTests {
     let proxy: SigningProxy
     let bucket = "listing"

@@ -7,7 +7,7 @@ import Testing
 
 @Suite(
     "S3ObjectStore: against moto with signing enforced",
-    .enabled(if: MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
+    .requires(MotoServer.isAvailable, Comment(rawValue: MotoServer.requirement)))
 struct S3ObjectStoreTests {
     let moto: MotoServer
     let bucket: String
