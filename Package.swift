@@ -120,7 +120,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerCoreTests",
-            dependencies: ["ControllerCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "TestSupport"]
+            dependencies: [
+                "ControllerCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "TestSupport", "Catalog", "ObjectStore",
+                "AWSSigning", "CompressionCodecs", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["SnapfleetCore", "SnapfleetProtocol", "Messaging", "TestSupport"]),
     ],

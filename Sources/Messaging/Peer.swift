@@ -40,4 +40,12 @@ public struct Inbound: Sendable {
     public let envelope: Envelope
     /// Binary frames that followed the envelope.
     public let attachments: [[UInt8]]
+
+    /// A received message (the loop makes these; tests too).
+    public init(peer: Peer, userID: String?, envelope: Envelope, attachments: [[UInt8]]) {
+        self.peer = peer
+        self.userID = userID
+        self.envelope = envelope
+        self.attachments = attachments
+    }
 }
