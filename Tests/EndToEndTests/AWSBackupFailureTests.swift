@@ -8,7 +8,8 @@ import Testing
 /// left behind, and no PostgreSQL session in backup mode.
 @Suite(
     "AWS snapshot backups that fail leave nothing behind", .serialized,
-    .requires(BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
+    .requires(
+        BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
         "needs the built programs, loop devices and moto"))
 struct AWSBackupFailureTests {
     typealias Tag = MotoServer.VolumeTag

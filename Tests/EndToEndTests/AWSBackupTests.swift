@@ -8,7 +8,8 @@ import Testing
 /// PostgreSQL, and the catalog goes to an S3 bucket.
 @Suite(
     "AWS snapshot backups on moto", .serialized,
-    .requires(BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
+    .requires(
+        BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
         "needs the built programs, loop devices and moto"))
 struct AWSBackupTests {
     @Test("a DONE backup (signing enforced): EBS snapshot tagged as barman names it, backup.info and backup_label in the bucket")

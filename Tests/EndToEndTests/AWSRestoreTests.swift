@@ -9,7 +9,8 @@ import Testing
 /// --provision` creates, attaches and mounts a real disk and PostgreSQL recovers on it.
 @Suite(
     "AWS restores on moto", .serialized,
-    .requires(BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
+    .requires(
+        BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && MotoServer.isAvailable,
         "needs the built programs, loop devices and moto"))
 struct AWSRestoreTests {
     @Test("restore --provision to a point in time: a volume from the snapshot, attached and mounted; PostgreSQL recovers exactly its rows")

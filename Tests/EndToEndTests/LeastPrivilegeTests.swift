@@ -47,7 +47,9 @@ struct LeastPrivilegeTests {
         #expect(!controller.contains("PostgresBackup"), "the controller never talks to PostgreSQL")
     }
 
-    @Test("the agent binary contains none of the names of cloud credential sources", .requires(BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
+    @Test(
+        "the agent binary contains none of the names of cloud credential sources",
+        .requires(BuiltProducts.exists("snapfleet-agent"), "run swift build first"))
     func binaryScan() throws {
         let binary = try Data(contentsOf: URL(fileURLWithPath: BuiltProducts.path("snapfleet-agent")))
         let found = Self.credentialSources.filter { binary.range(of: Data($0.utf8)) != nil }

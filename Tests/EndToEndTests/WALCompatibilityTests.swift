@@ -7,7 +7,8 @@ import Testing
 /// wrote, in every compression both support.
 @Suite(
     "WAL archives shared with barman-cloud", .serialized,
-    .requires(BuiltProducts.exists("snapfleet-agent") && MotoServer.isAvailable && BarmanCloud.isAvailable,
+    .requires(
+        BuiltProducts.exists("snapfleet-agent") && MotoServer.isAvailable && BarmanCloud.isAvailable,
         "needs the built programs, moto and barman-cloud (Python 3.12+, scripts/setup)"))
 struct WALCompatibilityTests {
     @Test("barman-cloud-wal-restore fetches what snapfleet archived", arguments: ["none", "gzip", "zstd"])
