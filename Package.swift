@@ -116,7 +116,10 @@ let package = Package(
         .testTarget(name: "CloudSnapshotsTests", dependencies: ["CloudSnapshots", "AWSSigning", "CloudXML", "SnapfleetCore", "TestSupport"]),
         .testTarget(
             name: "AgentCoreTests",
-            dependencies: ["AgentCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "TestSupport"]
+            dependencies: [
+                "AgentCore", "Messaging", "SnapfleetProtocol", "SnapfleetConfig", "SnapfleetCore", "CompressionCodecs", "Digests",
+                "PostgresBackup", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "ControllerCoreTests",

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import SnapfleetCore
+import TestSupport
 import Testing
 
 @Suite("HTTPConnectionPool against a real local HTTP server")
