@@ -93,7 +93,7 @@ public struct EC2Snapshot: Sendable, Equatable {
     public var id: String
     /// The volume it copies.
     public var volumeID: String
-    /// `pending`, `completed`, `error` (also `recoverable`, `recovering` for archived ones).
+    /// `pending`, `completed`, `error`, `recoverable` (in the Recycle Bin) or `recovering` (coming back from it).
     public var state: String
     /// Why it failed, when AWS says.
     public var stateMessage: String?

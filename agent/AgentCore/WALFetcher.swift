@@ -37,6 +37,8 @@ final class WALFetcher: Sendable {
         var fetching: Set<String> = []
         /// Where prefetched segments go: the `pg_wal` of the last delivery.
         var spoolDirectory: String?
+        /// Counts the ends of the archive reached: a prefetch started before the last one keeps nothing.
+        var ends = 0
     }
 
     private let controller: ControllerAsker
@@ -65,11 +67,12 @@ final class WALFetcher: Sendable {
         if let prefetched = takePrefetched(name) {
             held = prefetched
         } else {
-            held = try download(name, into: delivery?.directory)
+            held = try downloadRetrying(name, into: delivery?.directory)
         }
         logger.debug("WAL fetched", metadata: ["wal": "\(name)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         guard let held else {
             // The end of the archive: recovery stops asking (a standby asks again in a while).
+            state.withLock { $0.ends += 1 }
             discardSpool()
             connections.drain()
             return .notFound
@@ -120,13 +123,13 @@ final class WALFetcher: Sendable {
     /// Starts background downloads of the files not held or being fetched: their URLs in one
     /// request, then at most `prefetchParallelism` downloads at a time (memory stays bounded).
     private func prefetch(_ names: [String]) {
-        let (wanted, passed, spool) = state.withLock { state in
+        let (wanted, passed, spool, ends) = state.withLock { state in
             let wanted = names.filter { state.ready[$0] == nil && !state.fetching.contains($0) }
             state.fetching.formUnion(wanted)
             // Forget what recovery went past (a timeline switch, say): memory and pg_wal stay bounded.
             var passed: [Held] = []
             for key in state.ready.keys where !names.contains(key) { passed += state.ready.removeValue(forKey: key).map { [$0] } ?? [] }
-            return (wanted, passed, state.spoolDirectory)
+            return (wanted, passed, state.spoolDirectory, state.ends)
         }
         for case .spooled(let path) in passed { unlink(path) }
         guard !wanted.isEmpty else { return }
@@ -136,23 +139,45 @@ final class WALFetcher: Sendable {
             DispatchQueue.concurrentPerform(iterations: min(Self.prefetchParallelism, wanted.count)) { _ in
                 do throws(SnapfleetError) {
                     try connections.withConnection { connection throws(SnapfleetError) in
-                        prefetch(queue, urls: urls, transfer: WALTransfer(connection: connection), into: spool)
+                        prefetch(queue, urls: urls, transfer: WALTransfer(connection: connection), into: spool, ends: ends)
                     }
                 } catch {
                     // No connection could be made: the names still leave `fetching`, as not fetched.
-                    prefetch(queue, urls: urls, transfer: nil, into: spool)
+                    prefetch(queue, urls: urls, transfer: nil, into: spool, ends: ends)
                 }
             }
         }
     }
 
-    /// Downloads the names in `queue` until it is empty, holding each one fetched.
-    private func prefetch(_ queue: borrowing Mutex<[String]>, urls: WALURLs?, transfer: WALTransfer?, into spool: String?) {
+    /// Downloads the names in `queue` until it is empty, holding each one fetched — unless the end
+    /// of the archive was reached meanwhile: recovery is over, so a late segment is removed, not kept.
+    private func prefetch(_ queue: borrowing Mutex<[String]>, urls: WALURLs?, transfer: WALTransfer?, into spool: String?, ends: Int) {
         while let name = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
             let held = (try? download(name, urls: urls, transfer: transfer, into: spool)) ?? nil
-            state.withLock { state in
+            let kept = state.withLock { state -> Bool in
                 state.fetching.remove(name)
-                if let held { state.ready[name] = held }
+                guard let held, state.ends == ends else { return false }
+                state.ready[name] = held
+                return true
+            }
+            if !kept, case .spooled(let path)? = held { unlink(path) }
+        }
+    }
+
+    /// Attempts at the call's own download: recovery takes a failed `restore_command` for the end of
+    /// the archive, so a transient error (a 5xx, a dropped connection) must not end it early.
+    static let downloadAttempts = 4
+
+    /// The call's own download, a retryable failure tried again after 0.5, 1 and 2 s.
+    private func downloadRetrying(_ name: String, into directory: String?) throws(SnapfleetError) -> Held? {
+        var attempt = 1
+        while true {
+            do {
+                return try download(name, into: directory)
+            } catch where error.retryable && attempt < Self.downloadAttempts {
+                logger.warning("WAL download failed, trying again", metadata: ["wal": "\(name)", "attempt": "\(attempt)", "error": "\(error)"])
+                Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1)))
+                attempt += 1
             }
         }
     }
