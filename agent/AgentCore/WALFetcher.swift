@@ -174,7 +174,7 @@ final class WALFetcher: Sendable {
         while true {
             do {
                 return try download(name, into: directory)
-            } catch where error.retryable && attempt < Self.downloadAttempts {
+            } catch  where error.retryable && attempt < Self.downloadAttempts {
                 logger.warning("WAL download failed, trying again", metadata: ["wal": "\(name)", "attempt": "\(attempt)", "error": "\(error)"])
                 Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1)))
                 attempt += 1
