@@ -12,45 +12,11 @@ import Testing
 struct BackupResolverTests {
     /// A `backup.info` (barman-cloud's own example, §3.4) with this status and name.
     static func info(status: String, name: String?) -> String {
-        #"""
-        backup_label='START WAL LOCATION: 3/A2000028 (file 0000000100000003000000A2)\nCHECKPOINT LOCATION: 3/A2000060\nBACKUP METHOD: streamed\nBACKUP FROM: primary\nSTART TIME: 2024-03-15 02:15:01 UTC\nLABEL: Barman backup pg-main 20240315T021500\nSTART TIMELINE: 1\n'
-        begin_offset=40
-        begin_time=2024-03-15 02:15:01.123456+00:00
-        begin_wal=0000000100000003000000A2
-        begin_xlog=3/A2000028
-        children_backup_ids=None
-        cluster_size=2437898752
-        compression=None
-        config_file=/opt/postgres/data/postgresql.conf
-        copy_stats={'copy_time': 70.123456, 'total_time': 70.123456}
-        data_checksums=on
-        deduplicated_size=None
-        encryption=None
-        end_offset=312
-        end_time=2024-03-15 02:16:12.654321+00:00
-        end_wal=0000000100000003000000A2
-        end_xlog=3/A2000138
-        error=None
-        hba_file=/opt/postgres/data/pg_hba.conf
-        ident_file=/opt/postgres/data/pg_ident.conf
-        included_files=None
-        mode=None
-        parent_backup_id=None
-        pgdata=/opt/postgres/data
-        server_name=pg-main
-        size=None
-        snapshots_info={'provider': 'aws', 'provider_info': {'account_id': '123456789012', 'region': 'eu-west-1'}, 'snapshots': [{'mount': {'mount_options': 'rw,noatime', 'mount_point': '/opt/postgres'}, 'provider': {'device_name': '/dev/sdf', 'snapshot_id': 'snap-0a1b2c3d4e5f67890', 'snapshot_name': 'pgdata-20240315t021500', 'snapshot_lock_mode': None}}, {'mount': {'mount_options': 'rw,noatime', 'mount_point': '/opt/postgres/tablespaces'}, 'provider': {'device_name': '/dev/sdg', 'snapshot_id': 'snap-0f9e8d7c6b5a43210', 'snapshot_name': 'vol-0123456789abcdef0-20240315t021500', 'snapshot_lock_mode': 'compliance'}}]}
-        summarize_wal=None
-        systemid=7345123456789012345
-        tablespaces=[('tbs1', 16387, '/opt/postgres/tablespaces/tbs1')]
-        timeline=1
-        version=160002
-        xlog_segment_size=16777216
-        status=\#(status)
-        backup_name=\#(name ?? "None")
-
-
-        """#
+        InfoFixture.awsExample.split(separator: "\n").map { line in
+            if line.hasPrefix("status=") { return "status=\(status)" }
+            if line.hasPrefix("backup_name=") { return "backup_name=\(name ?? "None")" }
+            return String(line)
+        }.joined(separator: "\n") + "\n"
     }
 
     /// A file:// catalog for pg1 holding `backups` (id → backup.info text; nil: a directory without one).

@@ -26,39 +26,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from selfcheck import CheckFailed, check
+from selfcheck import CheckFailed, check, set_faults, start_proxy
 from test_snapfleet_moto import REGION, create_access_key, start_server, volume
 
 PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ec2_fault_proxy.py")
 
 
-# --- Proxy process and control file ------------------------------------------------------
-
-
-def start_proxy(directory, upstream):
-    """Starts the proxy in front of `upstream`; returns (process, endpoint, control file, log path)."""
-    port_file, control, log = (os.path.join(directory, n) for n in ("proxy.port", "faults.json", "proxy.log"))
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, PROXY, "--upstream", upstream, "--port-file", port_file, "--control-file", control],
-            stdout=stderr,
-            stderr=stderr,
-        )
-    deadline = time.time() + 20
-    while not os.path.exists(port_file):
-        if process.poll() is not None or time.time() > deadline:
-            process.kill()
-            raise CheckFailed(f"the proxy did not start:\n{open(log).read()[-2000:]}")
-        time.sleep(0.05)
-    with open(port_file) as f:
-        return process, f"http://127.0.0.1:{f.read().strip()}", control, log
-
-
-def set_faults(control, faults):
-    """Replaces the control file atomically (a new inode, so the proxy sees a new file)."""
-    with open(control + ".tmp", "w") as f:
-        json.dump({"faults": faults}, f)
-    os.replace(control + ".tmp", control)
+# --- The proxy's log ---------------------------------------------------------------------
 
 
 def log_lines(log):
@@ -235,7 +209,7 @@ def main():
             return 1
         proxy_process, log = None, None
         try:
-            proxy_process, endpoint, control, log = start_proxy(directory, upstream)
+            proxy_process, endpoint, control, log = start_proxy(PROXY, directory, "--upstream", upstream)
             key, secret = create_access_key(endpoint)  # moto's four unauthenticated calls, proxied
             check(sum(" -> forwarded 200" in line for line in log_lines(log)) == 4, "IAM bootstrap through the proxy")
             ec2, s3 = client("ec2", endpoint, key, secret), client("s3", endpoint, key, secret)

@@ -28,38 +28,13 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from selfcheck import CheckFailed, check
+from selfcheck import CheckFailed, check, set_faults, start_proxy
 
 PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "s3_verifying_proxy.py")
 ACCESS, SECRET, REGION = "AKIDPROXYTEST", "proxy-test-secret", "us-east-1"
 BUCKET = "wal-bucket"
 
 
-
-
-# --- Proxy process and control file ------------------------------------------------------
-
-def start_proxy(directory):
-    """Starts the proxy; returns (process, endpoint, control file path, log path)."""
-    port_file, control, log = (os.path.join(directory, n) for n in ("port", "control.json", "proxy.log"))
-    with open(log, "w") as stderr:
-        process = subprocess.Popen([sys.executable, PROXY, "--port-file", port_file, "--control-file", control],
-                                   stdout=stderr, stderr=stderr)
-    deadline = time.time() + 30
-    while not os.path.exists(port_file):
-        if process.poll() is not None or time.time() > deadline:
-            process.kill()
-            raise CheckFailed(f"the proxy did not start:\n{open(log).read()[-2000:]}")
-        time.sleep(0.1)
-    with open(port_file) as f:
-        return process, f"http://127.0.0.1:{f.read().strip()}", control, log
-
-
-def set_faults(control, faults):
-    """Replaces the control file (atomically, so the proxy sees a new file)."""
-    with open(control + ".tmp", "w") as f:
-        json.dump({"faults": faults}, f)
-    os.replace(control + ".tmp", control)
 
 
 # --- Clients -------------------------------------------------------------------------------
@@ -230,7 +205,7 @@ def check_digests(endpoint, control):
 
 def main():
     with tempfile.TemporaryDirectory(prefix="s3-verifying-proxy-") as directory:
-        process, endpoint, control, log = start_proxy(directory)
+        process, endpoint, control, log = start_proxy(PROXY, directory)
         try:
             check_header_signed(endpoint)
             check_presigned_put(endpoint)
