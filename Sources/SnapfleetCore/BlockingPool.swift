@@ -12,8 +12,11 @@ public final class BlockingPool: Sendable {
     /// The pool both programs use: at most 32 threads, few of them ever started on an agent.
     public static let shared = BlockingPool(maxThreads: 32)
 
+    /// A job's work, and what to run once its thread counts as idle again (see `run`).
+    private typealias Job = @Sendable () -> (@Sendable () -> Void)?
+
     private struct State {
-        var jobs: [@Sendable () -> Void] = []
+        var jobs: [Job] = []
         var head = 0
         var threads = 0
         /// Threads waiting for a job.
@@ -31,6 +34,25 @@ public final class BlockingPool: Sendable {
 
     /// Runs `work` on one of the pool's threads, without waiting for it.
     public func submit(_ work: @escaping @Sendable () -> Void) {
+        enqueue {
+            work()
+            return nil
+        }
+    }
+
+    /// Runs `work` on one of the pool's threads and returns its result to the awaiting task.
+    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            // The result is handed over only once the thread counts as idle: a caller that submits
+            // its next job at once then finds that thread waiting instead of starting another.
+            enqueue {
+                let result = work()
+                return { continuation.resume(returning: result) }
+            }
+        }
+    }
+
+    private func enqueue(_ work: @escaping Job) {
         let startOne = state.withLock { state -> Bool in
             state.jobs.append(work)
             // A new thread only when the waiting threads are fewer than the jobs not yet taken.
@@ -42,35 +64,35 @@ public final class BlockingPool: Sendable {
         if startOne { startThread { [self] in workLoop() } }
     }
 
-    /// Runs `work` on one of the pool's threads and returns its result to the awaiting task.
-    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            submit { continuation.resume(returning: work()) }
-        }
-    }
-
     /// Threads started so far and jobs waiting (for tests and diagnostics).
     public var load: (threads: Int, waiting: Int) {
         state.withLock { ($0.threads, $0.jobs.count - $0.head) }
     }
 
     private func workLoop() {
+        state.withLock { $0.idle += 1 }
         while true {
-            state.withLock { $0.idle += 1 }
             queued.wait()
-            let job = state.withLock { state -> (@Sendable () -> Void)? in
-                state.idle -= 1
-                guard state.head < state.jobs.count else { return nil }
-                let job = state.jobs[state.head]
-                state.head += 1
-                // Compact now and then so the queue does not grow for ever.
-                if state.head >= 1024, state.head * 2 >= state.jobs.count {
-                    state.jobs.removeFirst(state.head)
-                    state.head = 0
-                }
-                return job
+            guard let job = takeJob() else { continue }
+            let deliver = job()
+            state.withLock { $0.idle += 1 }
+            deliver?()
+        }
+    }
+
+    /// The oldest queued job, the calling thread no longer counted as idle.
+    private func takeJob() -> Job? {
+        state.withLock { state -> Job? in
+            guard state.head < state.jobs.count else { return nil }
+            state.idle -= 1
+            let job = state.jobs[state.head]
+            state.head += 1
+            // Compact now and then so the queue does not grow for ever.
+            if state.head >= 1024, state.head * 2 >= state.jobs.count {
+                state.jobs.removeFirst(state.head)
+                state.head = 0
             }
-            job?()
+            return job
         }
     }
 }

@@ -42,7 +42,7 @@ struct BlockingPoolTests {
     func threadsStartedOnDemand() async {
         let pool = BlockingPool(maxThreads: 32)
         #expect(pool.load.threads == 0)
-        for _ in 0..<5 { _ = await pool.run { 1 } }
+        for _ in 0..<200 { _ = await pool.run { 1 } }
         #expect(pool.load.threads == 1, "one job at a time needs one thread")
     }
 
