@@ -113,6 +113,13 @@ extension EC2Client {
         return parameters
     }
 
+    /// `DescribeLockedSnapshots` for the given snapshots: the lock of each one that has one.
+    public func describeLockedSnapshots(ids: [String]) throws(SnapfleetError) -> [EC2SnapshotLock] {
+        try paginated("DescribeLockedSnapshots", Self.list("SnapshotId", ids)) { page in
+            page.child("snapshotSet")?.children("item").map(EC2SnapshotLock.init) ?? []
+        }
+    }
+
     /// Calls `action` until the answer has no `nextToken`, collecting each page's items.
     func paginated<Item>(_ action: String, _ parameters: [(String, String)], items: (XMLTree) -> [Item]) throws(SnapfleetError) -> [Item] {
         var collected: [Item] = []

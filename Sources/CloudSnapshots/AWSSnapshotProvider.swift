@@ -148,6 +148,23 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         }
     }
 
+    /// The snapshots with a lock that has not expired (`DescribeLockedSnapshots`); a snapshot that
+    /// no longer exists is not locked.
+    public func lockedSnapshots(_ ids: [String]) throws(SnapfleetError) -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        func locked(_ locks: [EC2SnapshotLock]) -> Set<String> { Set(locks.filter { $0.lockState != "expired" }.map(\.snapshotID)) }
+        do { return locked(try client.describeLockedSnapshots(ids: ids)) } catch  where error.message.contains("InvalidSnapshot.NotFound") {
+            // One unknown id fails the whole call: ask for each one alone.
+            var found: Set<String> = []
+            for id in ids {
+                do { found.formUnion(locked(try client.describeLockedSnapshots(ids: [id]))) } catch
+                    where error.message.contains("InvalidSnapshot.NotFound")
+                { continue }
+            }
+            return found
+        }
+    }
+
     /// Locks a completed snapshot against deletion (`LockSnapshot`).
     public func lockSnapshot(_ snapshot: SnapshotInfo, policy: SnapshotLockPolicy) throws(SnapfleetError) -> SnapshotInfo {
         guard let mode = EC2SnapshotLockMode(rawValue: policy.mode) else {

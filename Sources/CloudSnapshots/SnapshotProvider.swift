@@ -29,6 +29,9 @@ public protocol SnapshotProvider: Sendable {
     /// Locks a completed snapshot against deletion; returns it with `lockMode` set.
     func lockSnapshot(_ snapshot: SnapshotInfo, policy: SnapshotLockPolicy) throws(SnapfleetError) -> SnapshotInfo
 
+    /// The ids among `ids` whose snapshot is locked against deletion now (checked before a backup's
+    /// deletion begins, so that a locked snapshot stops it before anything is gone).
+    func lockedSnapshots(_ ids: [String]) throws(SnapfleetError) -> Set<String>
     /// Every snapshot tagged with this backup id (to finish a backup a stopped controller left behind).
     func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo]
 
@@ -63,6 +66,8 @@ extension SnapshotProvider {
             .invalidConfiguration, "the \(name) provider cannot create disks from snapshots yet", hint: "create, attach and mount them yourself")
     }
 
+    /// Providers without snapshot locks have none locked.
+    public func lockedSnapshots(_ ids: [String]) throws(SnapfleetError) -> Set<String> { [] }
     /// Providers without snapshot locks refuse a lock policy (configuration checks keep it from happening).
     public func lockSnapshot(_ snapshot: SnapshotInfo, policy: SnapshotLockPolicy) throws(SnapfleetError) -> SnapshotInfo {
         throw SnapfleetError(.invalidConfiguration, "the \(name) provider cannot lock snapshots")

@@ -34,8 +34,15 @@ public struct FileObjectStore: ObjectStore {
     public func put(_ key: String, body: ObjectBody, ifAbsent: Bool) throws(SnapfleetError) {
         let target = try path(of: key)
         let directory = Self.parent(of: target)
-        try PosixFiles.makeDirectories(directory)
-        let temporary = try writeTemporary(body, in: directory)
+        let temporary: String
+        do {
+            try PosixFiles.makeDirectories(directory)
+            temporary = try writeTemporary(body, in: directory)
+        } catch  where error.code == .notFound {
+            // A delete emptied and removed the directory between the two steps: make it again.
+            try PosixFiles.makeDirectories(directory)
+            temporary = try writeTemporary(body, in: directory)
+        }
         defer { _ = try? PosixFiles.remove(temporary) }
         if ifAbsent {
             // link(2) refuses an existing target atomically, where rename(2) would replace it.
@@ -77,16 +84,41 @@ public struct FileObjectStore: ObjectStore {
     public func list(prefix: String, delimiter: String?) throws(SnapfleetError) -> ObjectListing {
         // Only the directory part of the prefix can be walked; the rest filters names.
         let directoryPart = prefix.lastIndex(of: "/").map { String(prefix[...$0]) } ?? ""
+        // Grouped by "/", one directory level is all S3 would show: read just that one.
+        if delimiter == "/" { return try listOneLevel(directoryKey: directoryPart, namePrefix: String(prefix.dropFirst(directoryPart.count))) }
         var objects: [ObjectInfo] = []
         try collect(directoryKey: directoryPart, into: &objects)
         return ListingGrouping.group(objects, prefix: prefix, delimiter: delimiter)
     }
 
-    /// Removes the file; a missing one is success.
+    /// Removes the file, then its directories that became empty (an S3 prefix ends with its last
+    /// key); a missing file is success.
     public func delete(_ key: String) throws(SnapfleetError) {
         let target = try path(of: key)
         guard try PosixFiles.remove(target) else { return }
-        try PosixFiles.syncDirectory(Self.parent(of: target))
+        var directory = Self.parent(of: target)
+        try PosixFiles.syncDirectory(directory)
+        // rmdir(2) refuses a directory that is not empty: that ends the walk.
+        while directory.count > root.count, directory.hasPrefix(root + "/"), rmdir(directory) == 0 {
+            directory = Self.parent(of: directory)
+        }
+    }
+
+    /// The entries of one directory as a listing grouped by "/": files as objects, directories as prefixes.
+    private func listOneLevel(directoryKey: String, namePrefix: String) throws(SnapfleetError) -> ObjectListing {
+        let directory = directoryKey.isEmpty ? root : root + "/" + directoryKey.dropLast()
+        var listing = ObjectListing()
+        for name in try PosixFiles.entries(of: directory) where name.hasPrefix(namePrefix) && !name.hasPrefix(Self.temporaryPrefix) {
+            guard let info = try PosixFiles.status(directory + "/" + name) else { continue }
+            if PosixFiles.isDirectory(info) {
+                listing.commonPrefixes.append(directoryKey + name + "/")
+            } else if PosixFiles.isRegularFile(info) {
+                listing.objects.append(Self.objectInfo(key: directoryKey + name, info))
+            }
+        }
+        listing.objects.sort { ListingGrouping.byteOrder($0.key, $1.key) }
+        listing.commonPrefixes.sort(by: ListingGrouping.byteOrder)
+        return listing
     }
 
     /// The file path of a key, after checking that the key cannot leave the root.

@@ -17,12 +17,32 @@ public protocol ObjectStore: Sendable {
     func list(prefix: String, delimiter: String?) throws(SnapfleetError) -> ObjectListing
     /// Removes the object; a missing object is not an error.
     func delete(_ key: String) throws(SnapfleetError)
+    /// Lists `prefix` one page at a time (S3: up to 1,000 entries a page), so that a listing of
+    /// millions of keys is never held whole; `body` returns false to stop early.
+    func forEachPage(prefix: String, delimiter: String?, _ body: (ObjectListing) throws(SnapfleetError) -> Bool) throws(SnapfleetError)
+    /// Removes up to 1,000 objects at once (missing ones are not errors); the keys that could not
+    /// be removed, each with why.
+    func delete(keys: [String]) throws(SnapfleetError) -> [(key: String, reason: String)]
 }
 
 extension ObjectStore {
     /// Stores `body` under `key`, replacing any object there.
     public func put(_ key: String, body: ObjectBody) throws(SnapfleetError) {
         try put(key, body: body, ifAbsent: false)
+    }
+
+    /// One page: the whole listing (stores without pages of their own).
+    public func forEachPage(prefix: String, delimiter: String?, _ body: (ObjectListing) throws(SnapfleetError) -> Bool) throws(SnapfleetError) {
+        _ = try body(try list(prefix: prefix, delimiter: delimiter))
+    }
+
+    /// One DELETE a key.
+    public func delete(keys: [String]) throws(SnapfleetError) -> [(key: String, reason: String)] {
+        var failed: [(key: String, reason: String)] = []
+        for key in keys {
+            do { try delete(key) } catch { failed.append((key, error.message)) }
+        }
+        return failed
     }
 
     /// Every object under `prefix`, without grouping.

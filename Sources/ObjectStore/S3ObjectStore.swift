@@ -114,14 +114,22 @@ public struct S3ObjectStore: ObjectStore {
     /// ListObjectsV2, following continuation tokens until the last page.
     public func list(prefix: String, delimiter: String?) throws(SnapfleetError) -> ObjectListing {
         var listing = ObjectListing()
+        try forEachPage(prefix: prefix, delimiter: delimiter) { page in
+            listing.objects += page.objects
+            listing.commonPrefixes += page.commonPrefixes
+            return true
+        }
+        return listing
+    }
+
+    /// ListObjectsV2 page by page.
+    public func forEachPage(prefix: String, delimiter: String?, _ body: (ObjectListing) throws(SnapfleetError) -> Bool) throws(SnapfleetError) {
         var token: String?
         repeat {
             let page = try listPage(prefix: prefix, delimiter: delimiter, token: token)
-            listing.objects += page.objects
-            listing.commonPrefixes += page.commonPrefixes
+            guard try body(ObjectListing(objects: page.objects, commonPrefixes: page.commonPrefixes)) else { return }
             token = page.nextToken
         } while token != nil
-        return listing
     }
 
     /// DELETE; S3 answers 204 whether or not the key existed, and a NoSuchKey is success too.

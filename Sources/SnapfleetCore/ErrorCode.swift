@@ -59,4 +59,6 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case alreadyExists = "already_exists"
     /// A pre-flight check failed, so the operation was not started.
     case preflightFailed = "preflight_failed"
+    /// The catalog refuses the change (a kept backup, a locked snapshot, the minimum redundancy).
+    case refused = "refused"
 }

@@ -90,7 +90,10 @@ struct LocalBackupTests {
         let label = try String(contentsOfFile: "\(base)/backup_label", encoding: .utf8)
         #expect(label.contains("START WAL LOCATION:"))
         #expect(label.contains("LABEL: snapfleet backup pg1 \(id)"))
-        let report = try String(contentsOfFile: "\(base)/snapfleet.json", encoding: .utf8)
+        let report = try String(contentsOfFile: "\(setup.catalog.path)/pg1/snapfleet/\(id).json", encoding: .utf8)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: base).sorted() == ["backup.info", "backup_label"],
+            "only what barman-cloud writes (and deletes) is under base/<id>/")
         #expect(report.contains("\"backup_window_ms\" : "), "\(report)")
         #expect(report.contains("\"status\" : \"DONE\""))
         #expect(!info.contains("backup_window"), "snapfleet's extras never go into backup.info")

@@ -52,6 +52,7 @@ struct BackupCoordinator: Sendable {
         logOutcome(result)
         let report = BackupReport(result: result, server: server, started: started, finished: Date(), hello: findings.hello)
         await storeReport(report, catalog: catalog, id: id)
+        if result.status == .done, config.retentionPolicy != nil { await applyRetention(catalog) }
         return BackupRunOutcome(
             server: server, backupID: id.rawValue, status: result.status.rawValue,
             backupWindowMs: result.backupWindow.map { Int($0 * 1000) }, error: result.failure.map { "\($0.step.rawValue): \($0.cause)" })
@@ -102,6 +103,22 @@ struct BackupCoordinator: Sendable {
         let stored = await BlockingPool.shared.run { Result { () throws(SnapfleetError) in try catalog.writeReport(report.json, id: id) } }
         if case .failure(let error) = stored {
             logger.warning("backup report not stored", metadata: ["backup.id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// The server's retention policy, after a DONE backup; a failure is logged, never turned into a failed backup.
+    private func applyRetention(_ catalog: CatalogStore) async {
+        let operations = CatalogOperations(server: server, settings: config, catalog: catalog)
+        let (server, logger) = (self.server, self.logger)
+        let applied = await BlockingPool.shared.run {
+            Result { () throws(SnapfleetError) in
+                try operations.applyRetention(dryRun: false) { line in
+                    logger.info("retention", metadata: ["server": "\(server)", "step": "\(line)"])
+                }
+            }
+        }
+        if case .failure(let error) = applied {
+            logger.error("retention not applied", metadata: ["server": "\(server)", "error": "\(error)"])
         }
     }
 

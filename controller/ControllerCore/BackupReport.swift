@@ -2,7 +2,7 @@ import Foundation
 import SnapfleetCore
 import SnapfleetProtocol
 
-/// snapfleet's own record of a backup, stored as `snapfleet.json` beside `backup.info`: what
+/// snapfleet's own record of a backup, stored as `ROOT/snapfleet/<id>.json` (see `CatalogStore.writeReport`): what
 /// barman's format has no key for (the backup window, timings, the agent). Never inside
 /// `backup.info`, whose readers refuse unknown keys.
 struct BackupReport: Codable, Sendable {

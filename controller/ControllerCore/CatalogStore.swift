@@ -62,26 +62,80 @@ struct CatalogStore: Sendable {
         try store.put(layout.backupInfoKey(id), body: .bytes(Array(text.utf8)), ifAbsent: false)
     }
 
-    /// Writes snapfleet's own report, `snapfleet.json`, beside `backup.info`.
+    /// Writes snapfleet's own record of a backup, `ROOT/snapfleet/<id>.json`.
+    ///
+    /// Kept outside `base/<id>/` on purpose: `barman-cloud-backup-delete` removes exactly what it
+    /// knows there, and anything else would stay behind as junk; a record whose `backup.info` is
+    /// gone is removed by snapfleet's next deletion run (`RecordCleanup`).
     func writeReport(_ json: [UInt8], id: BackupID) throws(SnapfleetError) {
         try store.put(reportKey(id), body: .bytes(json), ifAbsent: false)
     }
 
-    /// A backup's `snapfleet.json`, nil if it has none (barman-cloud's own backups).
+    /// A backup's record, nil if it has none (barman-cloud's own backups). Records written
+    /// beside `backup.info` by snapfleet 0.x are read too.
     func readReport(_ id: BackupID) throws(SnapfleetError) -> BackupReport? {
-        guard try store.head(reportKey(id)) != nil else { return nil }
-        let bytes = try store.get(reportKey(id))
-        do { return try JSONDecoder().decode(BackupReport.self, from: Data(bytes)) } catch {
-            throw SnapfleetError(.invalidBody, "\(reportKey(id)) is not a snapfleet report: \(error)")
+        for key in [reportKey(id), legacyReportKey(id)] {
+            let bytes: [UInt8]
+            do { bytes = try store.get(key) } catch  where error.code == .notFound { continue }
+            do { return try JSONDecoder().decode(BackupReport.self, from: Data(bytes)) } catch {
+                throw SnapfleetError(.invalidBody, "\(key) is not a snapfleet record: \(error)")
+            }
         }
+        return nil
     }
 
-    private func reportKey(_ id: BackupID) -> String { layout.backupPrefix(id) + "snapfleet.json" }
+    /// Removes a backup's record (wherever it is).
+    func deleteReport(_ id: BackupID) throws(SnapfleetError) {
+        try store.delete(reportKey(id))
+        try store.delete(legacyReportKey(id))
+    }
 
-    /// Every backup id under `base/` (directories whose names are not backup ids are skipped).
+    /// `ROOT/snapfleet/`, where the records are.
+    var recordsPrefix: String { layout.root + "/snapfleet/" }
+
+    /// `ROOT/snapfleet/<id>.json`.
+    func reportKey(_ id: BackupID) -> String { recordsPrefix + id.rawValue + ".json" }
+
+    private func legacyReportKey(_ id: BackupID) -> String { layout.backupPrefix(id) + "snapfleet.json" }
+
+    /// The ids of every record under `ROOT/snapfleet/`, listed page by page, in order.
+    func recordIDs() throws(SnapfleetError) -> [BackupID] {
+        var ids: [BackupID] = []
+        try store.forEachPage(prefix: recordsPrefix, delimiter: "/") { page throws(SnapfleetError) -> Bool in
+            ids += page.objects.compactMap { object in
+                let name = object.key.dropFirst(recordsPrefix.count)
+                return name.hasSuffix(".json") ? BackupID(rawValue: String(name.dropLast(5))) : nil
+            }
+            return true
+        }
+        return ids
+    }
+
+    /// The backup's keep annotation, nil without one.
+    func readKeep(_ id: BackupID) throws(SnapfleetError) -> KeepTarget? {
+        do { return KeepTarget(annotationBody: String(decoding: try store.get(layout.keepAnnotationKey(id)), as: UTF8.self)) } catch
+            where error.code == .notFound
+        { return nil }
+    }
+
+    /// Writes the keep annotation as barman-cloud-backup-keep does (the bare word, no newline).
+    func writeKeep(_ target: KeepTarget, id: BackupID) throws(SnapfleetError) {
+        try store.put(layout.keepAnnotationKey(id), body: .bytes(Array(target.annotationBody.utf8)), ifAbsent: false)
+    }
+
+    /// Removes the keep annotation (none is fine).
+    func deleteKeep(_ id: BackupID) throws(SnapfleetError) {
+        try store.delete(layout.keepAnnotationKey(id))
+    }
+
+    /// Every backup id under `base/`, listed page by page (directories whose names are not backup ids are skipped).
     func backupIDs() throws(SnapfleetError) -> [BackupID] {
-        let listing = try store.list(prefix: layout.basePrefix, delimiter: "/")
-        return listing.commonPrefixes.compactMap { BackupID(rawValue: String($0.dropFirst(layout.basePrefix.count).dropLast())) }
+        var ids: [BackupID] = []
+        try store.forEachPage(prefix: layout.basePrefix, delimiter: "/") { page throws(SnapfleetError) -> Bool in
+            ids += page.commonPrefixes.compactMap { BackupID(rawValue: String($0.dropFirst(layout.basePrefix.count).dropLast())) }
+            return true
+        }
+        return ids
     }
 
     /// Reads and parses a backup's `backup.info`.

@@ -1,3 +1,4 @@
+import Catalog
 import CloudSnapshots
 import CompressionCodecs
 import Messaging
@@ -102,13 +103,20 @@ public struct ServerConfig: Codable, Equatable, Sendable {
     /// How long a WAL URL the controller signs stays valid, in seconds (default 7200: the agent
     /// asks for an hour's worth of segments ahead).
     public var walURLLifetimeSeconds: Int
+    /// The retention policy applied after every DONE backup (`REDUNDANCY n` or
+    /// `RECOVERY WINDOW OF n DAYS|WEEKS|MONTHS`); none by default: nothing is deleted.
+    public var retentionPolicy: String?
+    /// The fewest backups retention ever leaves (default 0).
+    public var minimumRedundancy: Int
 
     /// Creates server settings.
     public init(
         agentKey: CurvePublicKey, destination: String? = nil, provider: SnapshotProviderKind? = nil, snapshotInstance: String? = nil,
         snapshotDisks: [String] = [], tags: [String: String] = [:], aws: AWSSettings? = nil, local: LocalSettings? = nil,
-        walCompression: Compression = .none, walURLLifetimeSeconds: Int = 7200
+        walCompression: Compression = .none, walURLLifetimeSeconds: Int = 7200, retentionPolicy: String? = nil, minimumRedundancy: Int = 0
     ) {
+        self.retentionPolicy = retentionPolicy
+        self.minimumRedundancy = minimumRedundancy
         self.walCompression = walCompression
         self.walURLLifetimeSeconds = walURLLifetimeSeconds
         self.agentKey = agentKey
@@ -129,6 +137,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         case tags, aws, local
         case walCompression = "wal_compression"
         case walURLLifetimeSeconds = "wal_url_lifetime_seconds"
+        case retentionPolicy = "retention_policy"
+        case minimumRedundancy = "minimum_redundancy"
     }
 
     /// Decodes, with empty lists and maps as defaults.
@@ -144,6 +154,16 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         local = try container.decodeIfPresent(LocalSettings.self, forKey: .local)
         walCompression = try container.decodeIfPresent(Compression.self, forKey: .walCompression) ?? .none
         walURLLifetimeSeconds = try container.decodeIfPresent(Int.self, forKey: .walURLLifetimeSeconds) ?? 7200
+        retentionPolicy = try container.decodeIfPresent(String.self, forKey: .retentionPolicy)
+        minimumRedundancy = try container.decodeIfPresent(Int.self, forKey: .minimumRedundancy) ?? 0
+    }
+
+    /// The parsed retention policy, nil when none is set.
+    public func parsedRetentionPolicy() throws(SnapfleetError) -> RetentionPolicy? {
+        guard let retentionPolicy else { return nil }
+        do { return try RetentionPolicy(parsing: retentionPolicy) } catch {
+            throw SnapfleetError(.invalidConfiguration, (error as? SnapfleetError)?.message ?? "\(error)")
+        }
     }
 
     /// Checks that the provider's own settings are there.
@@ -159,6 +179,10 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         try aws?.validate(key: "\(key).aws")
         // At least ten minutes (URLs are asked for ahead of time); at most SigV4's seven days.
         try ConfigCheck.range(walURLLifetimeSeconds, 600...604_800, key: "\(key).wal_url_lifetime_seconds")
+        try ConfigCheck.range(minimumRedundancy, 0...10_000, key: "\(key).minimum_redundancy")
+        do { _ = try parsedRetentionPolicy() } catch {
+            throw ConfigCheck.invalid("\(key).retention_policy", error.message, hint: "e.g. REDUNDANCY 7 or RECOVERY WINDOW OF 30 DAYS")
+        }
     }
 }
 

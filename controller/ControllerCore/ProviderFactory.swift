@@ -1,3 +1,4 @@
+import Catalog
 import CloudCredentials
 import CloudSnapshots
 import Messaging
@@ -6,7 +7,7 @@ import SnapfleetCore
 /// Builds a server's snapshot provider from its configuration (credentials from the standard chain).
 enum ProviderFactory {
     /// The provider, or why there is none.
-    static func provider(for server: ServerConfig) throws(SnapfleetError) -> any SnapshotProvider {
+    static func provider(for server: ServerConfig) throws(SnapfleetError) -> any CloudSnapshots.SnapshotProvider {
         switch server.provider {
         case .local?:
             guard let local = server.local else { throw SnapfleetError(.invalidConfiguration, "provider local needs 'local' settings") }
@@ -17,6 +18,26 @@ enum ProviderFactory {
             return try AWSSnapshotProvider(credentials: credentials, region: aws.region, endpoint: aws.endpointURL)
         case nil:
             throw SnapfleetError(.invalidConfiguration, "no provider is configured", hint: "set 'provider' for this server")
+        }
+    }
+
+    /// The provider that can delete the snapshots a backup recorded: the recorded provider, in the
+    /// recorded region (barman's rule: a backup's snapshots are where its backup.info says), with
+    /// the server's credentials and endpoint.
+    static func provider(for server: ServerConfig, recorded snapshots: SnapshotsInfo) throws(SnapfleetError) -> any CloudSnapshots.SnapshotProvider {
+        switch snapshots {
+        case .aws(let recorded):
+            guard let aws = server.aws else {
+                throw SnapfleetError(.invalidConfiguration, "this backup's snapshots are on AWS: the server needs 'aws' settings to delete them")
+            }
+            let credentials = try AWSCredentialChain(profile: aws.profile).credentials()
+            return try AWSSnapshotProvider(credentials: credentials, region: recorded.region ?? aws.region, endpoint: aws.endpointURL)
+        case .local:
+            return try provider(for: server)
+        case .gcp, .azure:
+            throw SnapfleetError(
+                .invalidConfiguration, "deleting \(snapshots.provider.rawValue) snapshots is not supported yet",
+                hint: "delete them with the cloud's own tools")
         }
     }
 }

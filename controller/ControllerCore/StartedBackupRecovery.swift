@@ -6,7 +6,7 @@ import SnapfleetCore
 import SnapfleetProtocol
 
 /// Finishes what a stopped controller left behind: every backup of one server whose `backup.info`
-/// still says STARTED and whose `snapfleet.json` marks it as snapfleet's gets its snapshots
+/// still says STARTED and whose snapfleet record (`ROOT/snapfleet/<id>.json`) marks it as snapfleet's gets its snapshots
 /// (found by their `snapfleet_backup_id` tag) deleted, its agent session ended, and FAILED recorded.
 struct StartedBackupRecovery: Sendable {
     let server: String
@@ -61,13 +61,14 @@ struct StartedBackupRecovery: Sendable {
         let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
         let provider = try ProviderFactory.provider(for: config)
         var ids: [BackupID] = []
-        for id in try catalog.backupIDs() where try catalog.readReport(id)?.status == BackupRecordKind.started.rawValue {
+        let legacy = try catalog.backupIDs()  // records of snapfleet 0.x sit beside backup.info
+        for id in Set(try catalog.recordIDs() + legacy).sorted() where try catalog.readReport(id)?.status == BackupRecordKind.started.rawValue {
             if try catalog.readInfo(id).status == .started { ids.append(id) }
         }
         return (catalog, provider, ids)
     }
 
-    /// Deletes the backup's snapshots, then records FAILED in `backup.info` and `snapfleet.json`.
+    /// Deletes the backup's snapshots, then records FAILED in `backup.info` and snapfleet's record.
     private func finish(_ id: BackupID, catalog: CatalogStore, provider: any CloudSnapshots.SnapshotProvider) throws(SnapfleetError) -> Outcome {
         var outcome = Outcome(backupID: id.rawValue, deleted: [], kept: [])
         var problems: [String] = []

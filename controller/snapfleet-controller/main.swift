@@ -12,10 +12,11 @@ struct Controller: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapfleet-controller",
         abstract: "Central coordinator of snapfleet: trusts agents by key, tracks the fleet, runs backups.",
-        discussion: "Exit status: 0 success, 1 the operation failed, 2 bad configuration or key file.",
+        discussion: "Exit status: 0 success, 1 the operation failed or was refused, 2 bad configuration or key file.",
         version: snapfleetVersion,
         subcommands: [
-            Serve.self, Agents.self, CheckCommand.self, BackupCommand.self, RestoreCommand.self, CheckWALArchiveCommand.self, KeygenCommand.self,
+            Serve.self, Agents.self, CheckCommand.self, BackupCommand.self, RestoreCommand.self, ListBackupsCommand.self, ShowBackupCommand.self,
+            KeepCommand.self, DeleteBackupCommand.self, CheckWALArchiveCommand.self, KeygenCommand.self,
         ]
     )
 }

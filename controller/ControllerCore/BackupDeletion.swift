@@ -1,0 +1,188 @@
+import Catalog
+import CloudSnapshots
+import SnapfleetCore
+
+/// Deletes backups the way barman-cloud-backup-delete does (spec §7.2), and so that an
+/// interruption at any point is finished by the next run: each backup is first marked FAILED with
+/// `deletingMarker` (nothing restores or counts it any more), then its snapshots go, then every
+/// object under `base/<id>/` but `backup.info`, and snapfleet's record; then, in one pass for all
+/// of them, the WAL no remaining backup needs; `backup.info` goes last. A locked snapshot stops
+/// the run before that backup is touched (the backups before it are still finished).
+struct BackupDeletion: Sendable {
+    /// The catalog.
+    let catalog: CatalogStore
+    /// The server's settings (credentials for the snapshots' provider).
+    let config: ServerConfig
+    /// Say what would go, change nothing.
+    let dryRun: Bool
+    /// Where each step is reported, as it happens.
+    let say: @Sendable (String) -> Void
+
+    /// The `error` text of a backup being deleted: the next deletion run finishes it.
+    static let deletingMarker = "snapfleet is deleting this backup"
+
+    /// Whether `info` is a backup whose deletion was interrupted.
+    static func isBeingDeleted(_ info: BackupInfo) -> Bool {
+        info.status == .failed && (info.error?.hasPrefix(deletingMarker) ?? false)
+    }
+
+    /// Deletes `ids` (in that order) from `entries`, the whole catalog, and then the WAL only they
+    /// needed (`skipStandaloneWAL`: barman's rule for a delete by id); returns the catalog without them.
+    func delete(_ ids: [BackupID], from entries: [CatalogEntry], skipStandaloneWAL: Bool) throws(SnapfleetError) -> [CatalogEntry] {
+        var remaining = entries
+        var rules: [WALCleanupRule] = []
+        var deleted: [BackupID] = []
+        var stop: SnapfleetError?
+        for id in ids {
+            do throws(SnapfleetError) {
+                guard try deleteSnapshotsAndObjects(of: id) else {
+                    remaining.removeAll { $0.id == id }
+                    continue
+                }
+            } catch {
+                stop = error
+                break
+            }
+            if let rule = WALCleanupRule.after(deleting: id, catalog: remaining, skipStandalone: skipStandaloneWAL) {
+                rules.append(rule)
+            } else {
+                say("no WAL to delete for backup \(id): an older backup still needs it")
+            }
+            remaining.removeAll { $0.id == id }
+            deleted.append(id)
+        }
+        if !rules.isEmpty { try WALCleaner(catalog: catalog, dryRun: dryRun, say: say).clean(rules) }
+        for id in deleted {
+            if !dryRun { try catalog.store.delete(catalog.layout.backupInfoKey(id)) }
+            say(dryRun ? "backup \(id) would be deleted" : "backup \(id) deleted")
+        }
+        if let stop { throw stop }
+        return remaining
+    }
+
+    /// Everything of the backup but `backup.info`; false when there is no such backup.
+    private func deleteSnapshotsAndObjects(of id: BackupID) throws(SnapfleetError) -> Bool {
+        let info: BackupInfo
+        do { info = try catalog.readInfo(id) } catch  where error.code == .notFound {
+            say("backup \(id) does not exist")
+            return false
+        }
+        try deleteSnapshots(of: info, id: id)
+        try deleteObjects(of: id)
+        return true
+    }
+
+    /// Checks for locks, marks the backup as being deleted, and deletes its snapshots in recorded order.
+    private func deleteSnapshots(of info: BackupInfo, id: BackupID) throws(SnapfleetError) {
+        guard let recorded = info.snapshotsInfo else { return }
+        let ids = recorded.snapshotIdentifiers.compactMap { $0 }
+        guard !ids.isEmpty else { return }
+        let provider = try ProviderFactory.provider(for: config, recorded: recorded)
+        let locked = try provider.lockedSnapshots(ids)
+        if let first = ids.first(where: locked.contains) {
+            throw SnapfleetError(
+                .refused, "Locked snapshot: \(first). Backup \(id) was not deleted, nor any of its snapshots and objects.",
+                hint: "Before deleting a snapshot, please ensure that it is not locked or that the lock has expired.")
+        }
+        if dryRun {
+            ids.forEach { say("would delete snapshot \($0) of backup \(id)") }
+            return
+        }
+        if !Self.isBeingDeleted(info) {
+            var marked = info
+            marked.status = .failed
+            marked.error = "\(Self.deletingMarker) (its snapshots first); the next delete-backup run finishes an interrupted deletion"
+            try catalog.write(marked, id: id)
+        }
+        for snapshotID in ids {
+            try provider.deleteSnapshot(SnapshotInfo(id: snapshotID, name: "", diskID: "", state: .completed))
+            say("deleted snapshot \(snapshotID) of backup \(id)")
+        }
+    }
+
+    /// Every object under `base/<id>/` but `backup.info`, and the record.
+    private func deleteObjects(of id: BackupID) throws(SnapfleetError) {
+        let infoKey = catalog.layout.backupInfoKey(id)
+        var keys: [String] = []
+        try catalog.store.forEachPage(prefix: catalog.layout.backupPrefix(id), delimiter: nil) { page throws(SnapfleetError) -> Bool in
+            keys += page.keys.filter { $0 != infoKey }
+            return true
+        }
+        if dryRun {
+            (keys + [infoKey]).forEach { say("would delete \($0)") }
+            return
+        }
+        for key in keys { try catalog.store.delete(key) }
+        try catalog.deleteReport(id)
+    }
+}
+
+/// Deletes the WAL that any of several `WALCleanupRule`s lets go (one pass for a whole policy run), one hash directory at a time: a whole directory
+/// when the rule allows (listed page by page and deleted a thousand keys a request), otherwise
+/// file by file. Never holds more than one page of keys.
+struct WALCleaner: Sendable {
+    /// The catalog.
+    let catalog: CatalogStore
+    /// Say what would go, change nothing.
+    let dryRun: Bool
+    /// Where each step is reported.
+    let say: @Sendable (String) -> Void
+
+    /// Applies `rules`; WAL that cannot be deleted is an error naming the keys (after every batch was tried).
+    func clean(_ rules: [WALCleanupRule]) throws(SnapfleetError) {
+        let walsPrefix = catalog.layout.walsPrefix
+        var batch = Batch(cleaner: self)
+        try catalog.store.forEachPage(prefix: walsPrefix, delimiter: "/") { page throws(SnapfleetError) -> Bool in
+            for directory in page.commonPrefixes {
+                let hash = String(directory.dropFirst(walsPrefix.count).dropLast())
+                let whole = rules.contains { $0.removesDirectory(hash) }
+                if whole && dryRun { say("would delete every object under \(directory)") }
+                try catalog.store.forEachPage(prefix: directory, delimiter: nil) { objects throws(SnapfleetError) -> Bool in
+                    for key in objects.keys where whole || removes(key, rules) { try batch.add(key, quietly: whole) }
+                    return true
+                }
+            }
+            for key in page.keys where removes(key, rules) { try batch.add(key, quietly: false) }
+            return true
+        }
+        try batch.flush()
+        if !dryRun { say("deleted \(batch.deleted) WAL object(s) older than \(rules.map(\.removeUntil).max() ?? "")") }
+        guard batch.failures.isEmpty else {
+            throw SnapfleetError(
+                .ioError,
+                "could not delete \(batch.failures.count) WAL object(s): "
+                    + batch.failures.prefix(5).map { "\($0.key) (\($0.reason))" }.joined(separator: ", "),
+                hint: "run delete-backup with --retention-policy again to retry them")
+        }
+    }
+
+    private func removes(_ key: String, _ rules: [WALCleanupRule]) -> Bool {
+        guard case .wal(let file, _)? = catalog.layout.object(forKey: key) else { return false }
+        return rules.contains { $0.removes(file) }
+    }
+
+    /// Keys waiting to be deleted in one request.
+    private struct Batch {
+        let cleaner: WALCleaner
+        var keys: [String] = []
+        var deleted = 0
+        var failures: [(key: String, reason: String)] = []
+
+        mutating func add(_ key: String, quietly: Bool) throws(SnapfleetError) {
+            if cleaner.dryRun {
+                if !quietly { cleaner.say("would delete \(key)") }
+                return
+            }
+            keys.append(key)
+            if keys.count == 1000 { try flush() }
+        }
+
+        mutating func flush() throws(SnapfleetError) {
+            guard !keys.isEmpty else { return }
+            let failed = try cleaner.catalog.store.delete(keys: keys)
+            deleted += keys.count - failed.count
+            failures += failed
+            keys.removeAll(keepingCapacity: true)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Catalog
+import Dispatch
+import SnapfleetCore
+import Synchronization
+
+/// One backup as the catalog commands see it: its `backup.info` (nil when it cannot be read, with
+/// why), its keep annotation and snapfleet's record (nil for barman-cloud's backups).
+struct CatalogBackup: Sendable {
+    /// The id.
+    let id: BackupID
+    /// The parsed `backup.info`, or the error reading it.
+    let info: Result<BackupInfo, SnapfleetError>
+    /// The keep annotation.
+    let keep: KeepTarget?
+    /// snapfleet's record, if it has one (a record that cannot be read is left out).
+    let report: BackupReport?
+
+    /// The summary retention and WAL clean-up work on; nil when `backup.info` cannot be read.
+    var entry: CatalogEntry? {
+        guard case .success(let info) = info else { return nil }
+        return CatalogEntry(id: id, info: info, keep: keep)
+    }
+}
+
+/// Reads a server's catalog without ever holding it whole: one paged listing of `base/` finds the
+/// backups and their keep annotations, one of `snapfleet/` the records, then `backup.info` files
+/// are fetched a chunk at a time, several at once, and handed over in id order.
+struct CatalogReader: Sendable {
+    let catalog: CatalogStore
+    /// How many backups are fetched (in parallel) before the caller sees them.
+    var chunkSize = 128
+
+    /// The fetches run here, never on `BlockingPool.shared`: a caller already on that pool would
+    /// otherwise wait for jobs of its own pool.
+    private static let fetchPool = BlockingPool(maxThreads: 16)
+
+    /// What the listings found: every backup directory with a `backup.info`, in id order.
+    struct Index: Sendable {
+        /// Ids with a `backup.info`, in order.
+        var ids: [BackupID] = []
+        /// Ids with a keep annotation.
+        var kept: Set<BackupID> = []
+        /// Ids with a snapfleet record.
+        var recorded: Set<BackupID> = []
+    }
+
+    /// Lists `base/` (recursively, page by page) and `snapfleet/`.
+    func index() throws(SnapfleetError) -> Index {
+        var index = Index()
+        let layout = catalog.layout
+        try catalog.store.forEachPage(prefix: layout.basePrefix, delimiter: nil) { page throws(SnapfleetError) -> Bool in
+            for object in page.objects {
+                switch layout.object(forKey: object.key) {
+                case .backupInfo(let id)?: index.ids.append(id)
+                case .annotation(let id, name: "keep")?: index.kept.insert(id)
+                default: break
+                }
+            }
+            return true
+        }
+        index.recorded = Set(try catalog.recordIDs())
+        return index
+    }
+
+    /// Hands every backup of `index` to `body`, a chunk at a time in id order; `body` returns false to stop.
+    func forEachChunk(
+        of index: Index, ids: [BackupID]? = nil, readReports: Bool = true, _ body: ([CatalogBackup]) throws(SnapfleetError) -> Bool
+    ) throws(SnapfleetError) {
+        let wanted = ids ?? index.ids
+        var start = 0
+        while start < wanted.count {
+            let chunk = Array(wanted[start..<min(start + chunkSize, wanted.count)])
+            let loaded = fetch(chunk, kept: index.kept, recorded: readReports ? index.recorded : [])
+            guard try body(loaded) else { return }
+            start += chunk.count
+        }
+    }
+
+    /// Every backup's summary, and the ids whose `backup.info` cannot be read (with why).
+    func entries() throws(SnapfleetError) -> (entries: [CatalogEntry], unreadable: [(BackupID, SnapfleetError)]) {
+        var entries: [CatalogEntry] = []
+        var unreadable: [(BackupID, SnapfleetError)] = []
+        try forEachChunk(of: try index(), readReports: false) { chunk throws(SnapfleetError) -> Bool in
+            for backup in chunk {
+                switch backup.info {
+                case .success(let info): entries.append(CatalogEntry(id: backup.id, info: info, keep: backup.keep))
+                case .failure(let error): unreadable.append((backup.id, error))
+                }
+            }
+            return true
+        }
+        return (entries, unreadable)
+    }
+
+    /// Fetches the chunk's files in parallel; the result is in the chunk's order.
+    private func fetch(_ ids: [BackupID], kept: Set<BackupID>, recorded: Set<BackupID>) -> [CatalogBackup] {
+        let results = Mutex([BackupID: CatalogBackup]())
+        let group = DispatchGroup()
+        for id in ids {
+            group.enter()
+            Self.fetchPool.submit { [catalog] in
+                let backup = Self.load(id, catalog: catalog, kept: kept.contains(id), recorded: recorded.contains(id))
+                results.withLock { $0[id] = backup }
+                group.leave()
+            }
+        }
+        group.wait()
+        return results.withLock { loaded in ids.map { loaded[$0]! } }
+    }
+
+    private static func load(_ id: BackupID, catalog: CatalogStore, kept: Bool, recorded: Bool) -> CatalogBackup {
+        let info = Result { () throws(SnapfleetError) in try catalog.readInfo(id) }
+        // A keep annotation that cannot be read is taken as a keep: retention must never delete on a guess.
+        var keep: KeepTarget?
+        if kept {
+            do { keep = try catalog.readKeep(id) } catch { keep = .full }
+        }
+        let report = recorded ? ((try? catalog.readReport(id)) ?? nil) : nil
+        return CatalogBackup(id: id, info: info, keep: keep, report: report)
+    }
+}
