@@ -60,6 +60,39 @@ struct AWSRestoreTests {
     }
 }
 
+extension AWSRestoreTests {
+    @Test(
+        "restore --provision of a backup barman-cloud-backup --snapshot-instance took: PostgreSQL recovers every archived row",
+        .requires(BarmanCloud.isAvailable, "needs barman-cloud (Python 3.12+, scripts/setup)"))
+    func restoresABarmanBackup() throws {
+        let setup = try AWSRestoreSetup()
+        defer { setup.tearDown() }
+        try setup.cluster.psql("CREATE TABLE marker (id serial, note text); INSERT INTO marker (note) VALUES ('before the backup')")
+        let barman = try BarmanCloud.run(
+            "backup",
+            [
+                "--cloud-provider", "aws-s3", "--endpoint-url", setup.moto.endpoint, "--immediate-checkpoint", "-h", setup.cluster.socketDirectory,
+                "-p", String(setup.cluster.port), "-U", "postgres", "-d", "postgres", "--snapshot-instance", setup.instance,
+                "--snapshot-disk", setup.volume, "s3://\(setup.bucket)/catalog", "pg1",
+            ], moto: setup.moto)
+        try #require(barman.status == 0, "\(barman.stdout)\(barman.stderr)")
+        try setup.cluster.psql("INSERT INTO marker (note) VALUES ('after the backup')")
+        try setup.cluster.switchAndWaitArchived()
+        try setup.loseTheServer()
+
+        let restore = try Shell.run(
+            [
+                BuiltProducts.path("snapfleet-controller"), "restore", "--config", setup.fleet.controllerConfig, "pg1", "latest",
+                "--recovery-server", "pg1", "--provision", "--target-action", "promote",
+            ])
+        try #require(restore.status == 0, "\(restore.stdout)\(restore.stderr)\n\(setup.fleet.controller?.log.suffix(2000) ?? "")")
+        #expect(restore.stdout.contains("OK      disk from snap-"), "\(restore.stdout)")
+        try setup.cluster.start()
+        #expect(try eventually(timeout: .seconds(60)) { (try? setup.cluster.psql("SELECT pg_is_in_recovery()")) == "f" })
+        #expect(try setup.cluster.psql("SELECT string_agg(note, ',' ORDER BY id) FROM marker") == "before the backup,after the backup")
+    }
+}
+
 /// PostgreSQL on a loop disk that moto knows as an attached EBS volume (`/dev/sdX` on this host),
 /// archiving through `wal-push` into an S3 bucket, with a controller and an agent allowed to mount.
 final class AWSRestoreSetup {
