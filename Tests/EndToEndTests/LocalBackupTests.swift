@@ -28,7 +28,7 @@ struct LocalBackupTests {
 
     private func setUp(
         strayTablespace: Bool = false, tablespaceDisk: Bool = false, snapshotDirectory: String? = nil, controllerSettings: String = "",
-        postgresSettings: [String: String] = [:]
+        postgresSettings: [String: String] = [:], serverSettings: String = ""
     ) throws -> Setup {
         let disk = try LoopDisk(size: "128M", options: ["noatime"])
         let cluster = try PostgresCluster(dataDirectory: disk.mountPoint + "/data")
@@ -59,7 +59,7 @@ struct LocalBackupTests {
               snapshot_directory: \(snapshotDirectory ?? snapshots.path)
               disks:
                 pgdata: \(disk.imagePath)
-            """ + (second.map { "\n    tbsdisk: \($0.imagePath)" } ?? "")
+            """ + (second.map { "\n    tbsdisk: \($0.imagePath)" } ?? "") + (serverSettings.isEmpty ? "" : "\n" + serverSettings)
         try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings], topLevel: controllerSettings)
         try fleet.startController()
         try fleet.startAgent(config: try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo), name: "agent1")
@@ -71,6 +71,23 @@ struct LocalBackupTests {
         try Shell.run([
             BuiltProducts.path("snapfleet-controller"), "backup", "--config", setup.fleet.controllerConfig, "pg1", "--immediate-checkpoint",
         ])
+    }
+
+    @Test("retention_policy REDUNDANCY 1: after the second DONE backup the controller deletes the first, its snapshot image and record")
+    func retentionAfterBackup() throws {
+        let setup = try setUp(serverSettings: "retention_policy: REDUNDANCY 1")
+        defer { setup.tearDown() }
+        let first = try backup(setup)
+        try #require(first.status == 0, "\(first.stderr)")
+        Thread.sleep(forTimeInterval: 1.1)
+        let second = try backup(setup)
+        try #require(second.status == 0, "\(second.stderr)")
+        let (firstID, secondID) = (first.stdout.trimmingCharacters(in: .whitespacesAndNewlines), second.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let base = try FileManager.default.contentsOfDirectory(atPath: "\(setup.catalog.path)/pg1/base")
+        #expect(base == [secondID], "\(base)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: setup.snapshots.path).map { $0.contains(firstID.lowercased()) } == [false])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(setup.catalog.path)/pg1/snapfleet") == ["\(secondID).json"])
+        #expect(setup.fleet.controller?.log.contains("backup \(firstID) deleted") == true)
     }
 
     @Test("a DONE backup: backup.info and backup_label in barman's layout, a snapshot image of the disk")
