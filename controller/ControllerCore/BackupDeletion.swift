@@ -29,27 +29,28 @@ struct BackupDeletion: Sendable {
     /// Deletes `ids` (in that order) from `entries`, the whole catalog, and then the WAL only they
     /// needed (`skipStandaloneWAL`: barman's rule for a delete by id); returns the catalog without them.
     func delete(_ ids: [BackupID], from entries: [CatalogEntry], skipStandaloneWAL: Bool) throws(SnapfleetError) -> [CatalogEntry] {
+        let prepared = try prepare(ids)
         var remaining = entries
         var rules: [WALCleanupRule] = []
         var deleted: [BackupID] = []
         var stop: SnapfleetError?
-        for id in ids {
+        for backup in prepared {
             do throws(SnapfleetError) {
-                guard try deleteSnapshotsAndObjects(of: id) else {
-                    remaining.removeAll { $0.id == id }
+                guard try deleteSnapshotsAndObjects(backup) else {
+                    remaining.removeAll { $0.id == backup.id }
                     continue
                 }
             } catch {
                 stop = error
                 break
             }
-            if let rule = WALCleanupRule.after(deleting: id, catalog: remaining, skipStandalone: skipStandaloneWAL) {
+            if let rule = WALCleanupRule.after(deleting: backup.id, catalog: remaining, skipStandalone: skipStandaloneWAL) {
                 rules.append(rule)
             } else {
-                say("no WAL to delete for backup \(id): an older backup still needs it")
+                say("no WAL to delete for backup \(backup.id): an older backup still needs it")
             }
-            remaining.removeAll { $0.id == id }
-            deleted.append(id)
+            remaining.removeAll { $0.id == backup.id }
+            deleted.append(backup.id)
         }
         if !rules.isEmpty { try WALCleaner(catalog: catalog, dryRun: dryRun, say: say).clean(rules) }
         for id in deleted {
@@ -60,25 +61,72 @@ struct BackupDeletion: Sendable {
         return remaining
     }
 
+    /// A backup about to be deleted: its `backup.info` (nil: there is none), its other objects, its locked snapshots.
+    private struct Prepared: Sendable {
+        let id: BackupID
+        let info: BackupInfo?
+        let keys: [String]
+        var locked: Set<String> = []
+    }
+
+    /// Reads every backup.info and lists every backup directory (several at once), then asks each
+    /// provider once per 200 snapshots which are locked: a run over thousands of backups makes
+    /// no request per backup before it starts deleting.
+    private func prepare(_ ids: [BackupID]) throws(SnapfleetError) -> [Prepared] {
+        let catalog = self.catalog
+        var prepared = try CatalogReader.parallelMap(ids) { id in
+            Result { () throws(SnapfleetError) -> Prepared in
+                var info: BackupInfo?
+                do throws(SnapfleetError) { info = try catalog.readInfo(id) } catch {
+                    guard error.code == .notFound else { throw error }
+                }
+                var keys: [String] = []
+                try catalog.store.forEachPage(prefix: catalog.layout.backupPrefix(id), delimiter: nil) { page throws(SnapfleetError) -> Bool in
+                    keys += page.keys.filter { $0 != catalog.layout.backupInfoKey(id) }
+                    return true
+                }
+                return Prepared(id: id, info: info, keys: keys)
+            }
+        }.map { result throws(SnapfleetError) in try result.get() }
+        var byProvider: [String: (SnapshotsInfo, [String])] = [:]
+        for backup in prepared {
+            guard let recorded = backup.info?.snapshotsInfo else { continue }
+            let key = Self.providerKey(recorded)
+            byProvider[key, default: (recorded, [])].1 += recorded.snapshotIdentifiers.compactMap { $0 }
+        }
+        var locked: Set<String> = []
+        for (recorded, snapshotIDs) in byProvider.values where !snapshotIDs.isEmpty {
+            let provider = try ProviderFactory.provider(for: config, recorded: recorded)
+            for start in stride(from: 0, to: snapshotIDs.count, by: 200) {
+                locked.formUnion(try provider.lockedSnapshots(Array(snapshotIDs[start..<min(start + 200, snapshotIDs.count)])))
+            }
+        }
+        for index in prepared.indices { prepared[index].locked = locked }
+        return prepared
+    }
+
+    /// Backups whose snapshots one provider object can handle share this key.
+    private static func providerKey(_ recorded: SnapshotsInfo) -> String {
+        if case .aws(let aws) = recorded { return "aws/\(aws.region ?? "")" }
+        return recorded.provider.rawValue
+    }
+
     /// Everything of the backup but `backup.info`; false when there is no such backup.
-    private func deleteSnapshotsAndObjects(of id: BackupID) throws(SnapfleetError) -> Bool {
-        let info: BackupInfo
-        do { info = try catalog.readInfo(id) } catch  where error.code == .notFound {
-            say("backup \(id) does not exist")
+    private func deleteSnapshotsAndObjects(_ backup: Prepared) throws(SnapfleetError) -> Bool {
+        guard let info = backup.info else {
+            say("backup \(backup.id) does not exist")
             return false
         }
-        try deleteSnapshots(of: info, id: id)
-        try deleteObjects(of: id)
+        try deleteSnapshots(of: info, id: backup.id, locked: backup.locked)
+        try deleteObjects(backup.keys, of: backup.id)
         return true
     }
 
-    /// Checks for locks, marks the backup as being deleted, and deletes its snapshots in recorded order.
-    private func deleteSnapshots(of info: BackupInfo, id: BackupID) throws(SnapfleetError) {
+    /// Refuses locked snapshots, marks the backup as being deleted, and deletes its snapshots in recorded order.
+    private func deleteSnapshots(of info: BackupInfo, id: BackupID, locked: Set<String>) throws(SnapfleetError) {
         guard let recorded = info.snapshotsInfo else { return }
         let ids = recorded.snapshotIdentifiers.compactMap { $0 }
         guard !ids.isEmpty else { return }
-        let provider = try ProviderFactory.provider(for: config, recorded: recorded)
-        let locked = try provider.lockedSnapshots(ids)
         if let first = ids.first(where: locked.contains) {
             throw SnapfleetError(
                 .refused, "Locked snapshot: \(first). Backup \(id) was not deleted, nor any of its snapshots and objects.",
@@ -94,22 +142,17 @@ struct BackupDeletion: Sendable {
             marked.error = "\(Self.deletingMarker) (its snapshots first); the next delete-backup run finishes an interrupted deletion"
             try catalog.write(marked, id: id)
         }
+        let provider = try ProviderFactory.provider(for: config, recorded: recorded)
         for snapshotID in ids {
             try provider.deleteSnapshot(SnapshotInfo(id: snapshotID, name: "", diskID: "", state: .completed))
             say("deleted snapshot \(snapshotID) of backup \(id)")
         }
     }
 
-    /// Every object under `base/<id>/` but `backup.info`, and the record.
-    private func deleteObjects(of id: BackupID) throws(SnapfleetError) {
-        let infoKey = catalog.layout.backupInfoKey(id)
-        var keys: [String] = []
-        try catalog.store.forEachPage(prefix: catalog.layout.backupPrefix(id), delimiter: nil) { page throws(SnapfleetError) -> Bool in
-            keys += page.keys.filter { $0 != infoKey }
-            return true
-        }
+    /// The backup's objects but `backup.info` (listed by `prepare`), and the record.
+    private func deleteObjects(_ keys: [String], of id: BackupID) throws(SnapfleetError) {
         if dryRun {
-            (keys + [infoKey]).forEach { say("would delete \($0)") }
+            (keys + [catalog.layout.backupInfoKey(id)]).forEach { say("would delete \($0)") }
             return
         }
         for key in keys { try catalog.store.delete(key) }

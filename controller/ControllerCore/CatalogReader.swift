@@ -94,18 +94,23 @@ struct CatalogReader: Sendable {
 
     /// Fetches the chunk's files in parallel; the result is in the chunk's order.
     private func fetch(_ ids: [BackupID], kept: Set<BackupID>, recorded: Set<BackupID>) -> [CatalogBackup] {
-        let results = Mutex([BackupID: CatalogBackup]())
+        Self.parallelMap(ids) { [catalog] id in Self.load(id, catalog: catalog, kept: kept.contains(id), recorded: recorded.contains(id)) }
+    }
+
+    /// `work` for each id, several at once on the catalog's own threads; the results in `ids`' order.
+    static func parallelMap<T: Sendable>(_ ids: [BackupID], _ work: @escaping @Sendable (BackupID) -> T) -> [T] {
+        let results = Mutex([BackupID: T]())
         let group = DispatchGroup()
         for id in ids {
             group.enter()
-            Self.fetchPool.submit { [catalog] in
-                let backup = Self.load(id, catalog: catalog, kept: kept.contains(id), recorded: recorded.contains(id))
-                results.withLock { $0[id] = backup }
+            fetchPool.submit {
+                let result = work(id)
+                results.withLock { $0[id] = result }
                 group.leave()
             }
         }
         group.wait()
-        return results.withLock { loaded in ids.map { loaded[$0]! } }
+        return results.withLock { done in ids.map { done[$0]! } }
     }
 
     private static func load(_ id: BackupID, catalog: CatalogStore, kept: Bool, recorded: Bool) -> CatalogBackup {
