@@ -154,14 +154,9 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         guard !ids.isEmpty else { return [] }
         func locked(_ locks: [EC2SnapshotLock]) -> Set<String> { Set(locks.filter { $0.lockState != "expired" }.map(\.snapshotID)) }
         do { return locked(try client.describeLockedSnapshots(ids: ids)) } catch  where error.message.contains("InvalidSnapshot.NotFound") {
-            // One unknown id fails the whole call: ask for each one alone.
-            var found: Set<String> = []
-            for id in ids {
-                do { found.formUnion(locked(try client.describeLockedSnapshots(ids: [id]))) } catch
-                    where error.message.contains("InvalidSnapshot.NotFound")
-                { continue }
-            }
-            return found
+            // One unknown id fails the whole call; a filter does not: ask again for those that exist.
+            let existing = try client.describeSnapshots(owners: ["self"], filters: [EC2Filter("snapshot-id", ids)]).map(\.id)
+            return existing.isEmpty ? [] : locked(try client.describeLockedSnapshots(ids: existing))
         }
     }
 

@@ -28,8 +28,11 @@ struct BackupDeletion: Sendable {
 
     /// Deletes `ids` (in that order) from `entries`, the whole catalog, and then the WAL only they
     /// needed (`skipStandaloneWAL`: barman's rule for a delete by id); returns the catalog without them.
-    func delete(_ ids: [BackupID], from entries: [CatalogEntry], skipStandaloneWAL: Bool) throws(SnapfleetError) -> [CatalogEntry] {
-        let prepared = try prepare(ids)
+    /// A dry run takes the backups' snapshots and keys from `survey` (the catalog just read) instead of asking again.
+    func delete(
+        _ ids: [BackupID], from entries: [CatalogEntry], skipStandaloneWAL: Bool, survey: CatalogReader.Survey? = nil
+    ) throws(SnapfleetError) -> [CatalogEntry] {
+        let prepared = try withLocks(try dryRun && survey != nil ? surveyed(ids, survey!, entries) : prepare(ids))
         var remaining = entries
         var rules: [WALCleanupRule] = []
         var deleted: [BackupID] = []
@@ -61,20 +64,21 @@ struct BackupDeletion: Sendable {
         return remaining
     }
 
-    /// A backup about to be deleted: its `backup.info` (nil: there is none), its other objects, its locked snapshots.
+    /// A backup about to be deleted: its `backup.info` (nil in a dry run from a survey), whether
+    /// it exists, its snapshots, its other objects, and the snapshots locked now.
     private struct Prepared: Sendable {
         let id: BackupID
-        let info: BackupInfo?
+        let exists: Bool
+        var info: BackupInfo?
+        var snapshots: SnapshotsInfo?
         let keys: [String]
         var locked: Set<String> = []
     }
 
-    /// Reads every backup.info and lists every backup directory (several at once), then asks each
-    /// provider once per 200 snapshots which are locked: a run over thousands of backups makes
-    /// no request per backup before it starts deleting.
+    /// Reads every backup.info and lists every backup directory, several at once.
     private func prepare(_ ids: [BackupID]) throws(SnapfleetError) -> [Prepared] {
         let catalog = self.catalog
-        var prepared = try CatalogReader.parallelMap(ids) { id in
+        return try CatalogReader.parallelMap(ids) { id in
             Result { () throws(SnapfleetError) -> Prepared in
                 var info: BackupInfo?
                 do throws(SnapfleetError) { info = try catalog.readInfo(id) } catch {
@@ -85,14 +89,24 @@ struct BackupDeletion: Sendable {
                     keys += page.keys.filter { $0 != catalog.layout.backupInfoKey(id) }
                     return true
                 }
-                return Prepared(id: id, info: info, keys: keys)
+                return Prepared(id: id, exists: info != nil, info: info, snapshots: info?.snapshotsInfo, keys: keys)
             }
         }.map { result throws(SnapfleetError) in try result.get() }
+    }
+
+    /// What a dry run needs, from the catalog read just before.
+    private func surveyed(_ ids: [BackupID], _ survey: CatalogReader.Survey, _ entries: [CatalogEntry]) -> [Prepared] {
+        let known = Set(entries.map(\.id))
+        return ids.map { Prepared(id: $0, exists: known.contains($0), snapshots: survey.snapshots[$0], keys: survey.files[$0] ?? []) }
+    }
+
+    /// Asks each provider once per 200 snapshots which are locked: a run over thousands of backups
+    /// makes no lock request per backup.
+    private func withLocks(_ prepared: [Prepared]) throws(SnapfleetError) -> [Prepared] {
         var byProvider: [String: (SnapshotsInfo, [String])] = [:]
         for backup in prepared {
-            guard let recorded = backup.info?.snapshotsInfo else { continue }
-            let key = Self.providerKey(recorded)
-            byProvider[key, default: (recorded, [])].1 += recorded.snapshotIdentifiers.compactMap { $0 }
+            guard let recorded = backup.snapshots else { continue }
+            byProvider[Self.providerKey(recorded), default: (recorded, [])].1 += recorded.snapshotIdentifiers.compactMap { $0 }
         }
         var locked: Set<String> = []
         for (recorded, snapshotIDs) in byProvider.values where !snapshotIDs.isEmpty {
@@ -101,8 +115,11 @@ struct BackupDeletion: Sendable {
                 locked.formUnion(try provider.lockedSnapshots(Array(snapshotIDs[start..<min(start + 200, snapshotIDs.count)])))
             }
         }
-        for index in prepared.indices { prepared[index].locked = locked }
-        return prepared
+        return prepared.map { backup in
+            var withLocks = backup
+            withLocks.locked = locked
+            return withLocks
+        }
     }
 
     /// Backups whose snapshots one provider object can handle share this key.
@@ -113,21 +130,21 @@ struct BackupDeletion: Sendable {
 
     /// Everything of the backup but `backup.info`; false when there is no such backup.
     private func deleteSnapshotsAndObjects(_ backup: Prepared) throws(SnapfleetError) -> Bool {
-        guard let info = backup.info else {
+        guard backup.exists else {
             say("backup \(backup.id) does not exist")
             return false
         }
-        try deleteSnapshots(of: info, id: backup.id, locked: backup.locked)
+        try deleteSnapshots(backup)
         try deleteObjects(backup.keys, of: backup.id)
         return true
     }
 
     /// Refuses locked snapshots, marks the backup as being deleted, and deletes its snapshots in recorded order.
-    private func deleteSnapshots(of info: BackupInfo, id: BackupID, locked: Set<String>) throws(SnapfleetError) {
-        guard let recorded = info.snapshotsInfo else { return }
-        let ids = recorded.snapshotIdentifiers.compactMap { $0 }
+    private func deleteSnapshots(_ backup: Prepared) throws(SnapfleetError) {
+        guard let recorded = backup.snapshots else { return }
+        let (id, ids) = (backup.id, recorded.snapshotIdentifiers.compactMap { $0 })
         guard !ids.isEmpty else { return }
-        if let first = ids.first(where: locked.contains) {
+        if let first = ids.first(where: backup.locked.contains) {
             throw SnapfleetError(
                 .refused, "Locked snapshot: \(first). Backup \(id) was not deleted, nor any of its snapshots and objects.",
                 hint: "Before deleting a snapshot, please ensure that it is not locked or that the lock has expired.")
@@ -136,7 +153,7 @@ struct BackupDeletion: Sendable {
             ids.forEach { say("would delete snapshot \($0) of backup \(id)") }
             return
         }
-        if !Self.isBeingDeleted(info) {
+        if let info = backup.info, !Self.isBeingDeleted(info) {
             var marked = info
             marked.status = .failed
             marked.error = "\(Self.deletingMarker) (its snapshots first); the next delete-backup run finishes an interrupted deletion"

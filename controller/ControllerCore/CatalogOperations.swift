@@ -140,11 +140,12 @@ public struct CatalogOperations: Sendable {
         }
         let minimum = minimumRedundancy ?? config.minimumRedundancy
         if let warning = policy.redundancyWarning(minimumRedundancy: minimum) { say("warning: \(warning)") }
-        let entries = try finishInterruptedDeletions(try wholeCatalog(), dryRun: dryRun, say: say)
+        let survey = try readableSurvey()
+        let entries = try finishInterruptedDeletions(survey.entries, dryRun: dryRun, say: say)
         let statuses = policy.statuses(of: entries, minimumRedundancy: minimum, now: now)
         let obsolete = entries.filter { statuses[$0.id] == .obsolete }.map(\.id).sorted()
         if obsolete.isEmpty { say("no backup of \(server) is obsolete under \(policy)") }
-        let remaining = try deletion(dryRun: dryRun, say: say).delete(obsolete, from: entries, skipStandaloneWAL: false)
+        let remaining = try deletion(dryRun: dryRun, say: say).delete(obsolete, from: entries, skipStandaloneWAL: false, survey: survey)
         try removeOrphanRecords(entries: remaining, dryRun: dryRun, say: say)
         return obsolete
     }
@@ -155,8 +156,12 @@ public struct CatalogOperations: Sendable {
     }
 
     /// Every backup's summary; an unreadable `backup.info` anywhere stops the run before anything is deleted.
-    private func wholeCatalog() throws(SnapfleetError) -> [CatalogEntry] {
-        let (entries, unreadable) = try CatalogReader(catalog: catalog).entries()
+    private func wholeCatalog() throws(SnapfleetError) -> [CatalogEntry] { try readableSurvey().entries }
+
+    /// The whole catalog read once; an unreadable `backup.info` anywhere stops the run.
+    private func readableSurvey() throws(SnapfleetError) -> CatalogReader.Survey {
+        let survey = try CatalogReader(catalog: catalog).survey()
+        let unreadable = survey.unreadable
         guard unreadable.isEmpty else {
             throw SnapfleetError(
                 .invalidBody,
@@ -164,7 +169,7 @@ public struct CatalogOperations: Sendable {
                     + "Unsafe to proceed with deletion due to failure reading backup catalog (\(unreadable[0].1.message))",
                 hint: "repair or remove those backup.info files")
         }
-        return entries
+        return survey
     }
 
     /// Finishes every deletion a stopped run left half done (marked FAILED by `BackupDeletion`).
@@ -201,9 +206,14 @@ public struct CatalogOperations: Sendable {
         BackupDeletion(catalog: catalog, config: config, dryRun: dryRun, say: say)
     }
 
-    /// The entries needed to resolve `reference`: none for an id.
+    /// The entries needed to resolve `reference`: none for an id; for `latest`/`oldest` (any
+    /// status, as barman-cloud resolves them) the listing alone, no backup.info read.
     private func entriesForResolving(_ reference: String) throws(SnapfleetError) -> [CatalogEntry] {
-        BackupID(rawValue: reference) != nil ? [] : try BackupResolver(catalog: catalog, shortcutsOnlyDone: false).readAll()
+        if BackupID(rawValue: reference) != nil { return [] }
+        if ["latest", "last", "oldest", "first"].contains(reference) {
+            return try CatalogReader(catalog: catalog).index().ids.map { CatalogEntry(id: $0, status: .empty) }
+        }
+        return try BackupResolver(catalog: catalog, shortcutsOnlyDone: false).readAll()
     }
 
     /// The backup `reference` names, with everything `show-backup` prints.

@@ -42,6 +42,8 @@ struct CatalogReader: Sendable {
         var kept: Set<BackupID> = []
         /// Ids with a snapfleet record.
         var recorded: Set<BackupID> = []
+        /// Each backup's keys other than `backup.info` (what deleting it removes).
+        var files: [BackupID: [String]] = [:]
     }
 
     /// Lists `base/` (recursively, page by page) and `snapfleet/`.
@@ -52,7 +54,10 @@ struct CatalogReader: Sendable {
             for object in page.objects {
                 switch layout.object(forKey: object.key) {
                 case .backupInfo(let id)?: index.ids.append(id)
-                case .annotation(let id, name: "keep")?: index.kept.insert(id)
+                case .annotation(let id, name: "keep")?:
+                    index.kept.insert(id)
+                    index.files[id, default: []].append(object.key)
+                case .backupLabel(let id)?, .backupFile(let id, _)?, .annotation(let id, _)?: index.files[id, default: []].append(object.key)
                 default: break
                 }
             }
@@ -76,20 +81,42 @@ struct CatalogReader: Sendable {
         }
     }
 
-    /// Every backup's summary, and the ids whose `backup.info` cannot be read (with why).
-    func entries() throws(SnapfleetError) -> (entries: [CatalogEntry], unreadable: [(BackupID, SnapfleetError)]) {
+    /// What one read of the whole catalog found: every backup's summary, the ids whose
+    /// `backup.info` cannot be read (with why), and, for a dry run to report without asking again,
+    /// each backup's snapshots and other keys.
+    struct Survey: Sendable {
+        /// Every readable backup's summary, in id order.
         var entries: [CatalogEntry] = []
+        /// Backups whose `backup.info` cannot be read.
         var unreadable: [(BackupID, SnapfleetError)] = []
-        try forEachChunk(of: try index(), readReports: false) { chunk throws(SnapfleetError) -> Bool in
+        /// Each readable backup's `snapshots_info`, if it has one.
+        var snapshots: [BackupID: SnapshotsInfo] = [:]
+        /// Each backup's keys other than `backup.info`.
+        var files: [BackupID: [String]] = [:]
+    }
+
+    /// Reads every backup.info (a chunk at a time) and keeps only the survey.
+    func survey() throws(SnapfleetError) -> Survey {
+        let index = try index()
+        var survey = Survey(files: index.files)
+        try forEachChunk(of: index, readReports: false) { chunk throws(SnapfleetError) -> Bool in
             for backup in chunk {
                 switch backup.info {
-                case .success(let info): entries.append(CatalogEntry(id: backup.id, info: info, keep: backup.keep))
-                case .failure(let error): unreadable.append((backup.id, error))
+                case .success(let info):
+                    survey.entries.append(CatalogEntry(id: backup.id, info: info, keep: backup.keep))
+                    if let snapshots = info.snapshotsInfo { survey.snapshots[backup.id] = snapshots }
+                case .failure(let error): survey.unreadable.append((backup.id, error))
                 }
             }
             return true
         }
-        return (entries, unreadable)
+        return survey
+    }
+
+    /// Every backup's summary, and the ids whose `backup.info` cannot be read (with why).
+    func entries() throws(SnapfleetError) -> (entries: [CatalogEntry], unreadable: [(BackupID, SnapfleetError)]) {
+        let survey = try survey()
+        return (survey.entries, survey.unreadable)
     }
 
     /// Fetches the chunk's files in parallel; the result is in the chunk's order.
