@@ -82,7 +82,9 @@ struct LocalBackupTests {
         Thread.sleep(forTimeInterval: 1.1)
         let second = try backup(setup)
         try #require(second.status == 0, "\(second.stderr)")
-        let (firstID, secondID) = (first.stdout.trimmingCharacters(in: .whitespacesAndNewlines), second.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let (firstID, secondID) = (
+            first.stdout.trimmingCharacters(in: .whitespacesAndNewlines), second.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        )
         let base = try FileManager.default.contentsOfDirectory(atPath: "\(setup.catalog.path)/pg1/base")
         #expect(base == [secondID], "\(base)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: setup.snapshots.path).map { $0.contains(firstID.lowercased()) } == [false])
