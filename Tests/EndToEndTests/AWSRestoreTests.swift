@@ -68,13 +68,9 @@ extension AWSRestoreTests {
         let setup = try AWSRestoreSetup()
         defer { setup.tearDown() }
         try setup.cluster.psql("CREATE TABLE marker (id serial, note text); INSERT INTO marker (note) VALUES ('before the backup')")
-        let barman = try BarmanCloud.run(
-            "backup",
-            [
-                "--cloud-provider", "aws-s3", "--endpoint-url", setup.moto.endpoint, "--immediate-checkpoint", "-h", setup.cluster.socketDirectory,
-                "-p", String(setup.cluster.port), "-U", "postgres", "-d", "postgres", "--snapshot-instance", setup.instance,
-                "--snapshot-disk", setup.volume, "s3://\(setup.bucket)/catalog", "pg1",
-            ], moto: setup.moto)
+        let barman = try BarmanCloud.snapshotBackup(
+            of: setup.cluster, instance: setup.instance, disk: setup.volume, destination: "s3://\(setup.bucket)/catalog", server: "pg1",
+            moto: setup.moto)
         try #require(barman.status == 0, "\(barman.stdout)\(barman.stderr)")
         try setup.cluster.psql("INSERT INTO marker (note) VALUES ('after the backup')")
         try setup.cluster.switchAndWaitArchived()

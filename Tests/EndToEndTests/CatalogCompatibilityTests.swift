@@ -245,14 +245,9 @@ struct CatalogInBucket {
 
     /// Takes a backup with `barman-cloud-backup --snapshot-instance --snapshot-disk`; returns its id.
     func barmanBackup() throws -> String {
-        let cluster = scenario.cluster
-        let output = try BarmanCloud.run(
-            "backup",
-            [
-                "--cloud-provider", "aws-s3", "--endpoint-url", scenario.moto.endpoint, "--immediate-checkpoint", "-h", cluster.socketDirectory,
-                "-p", String(cluster.port), "-U", "postgres", "-d", "postgres", "--snapshot-instance", "pg-\(scenario.suffix)",
-                "--snapshot-disk", "pgdata-\(scenario.suffix)", "s3://\(scenario.bucket)/catalog", "pg1",
-            ], moto: scenario.moto)
+        let output = try BarmanCloud.snapshotBackup(
+            of: scenario.cluster, instance: "pg-\(scenario.suffix)", disk: "pgdata-\(scenario.suffix)",
+            destination: "s3://\(scenario.bucket)/catalog", server: "pg1", moto: scenario.moto)
         guard output.status == 0 else { throw FleetError("barman-cloud-backup failed: \(output.stdout)\(output.stderr)") }
         let ids = try keys().compactMap { key -> String? in
             key.hasPrefix("base/") && key.hasSuffix("/backup.info") ? String(key.dropFirst(5).prefix(15)) : nil

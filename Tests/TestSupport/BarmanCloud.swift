@@ -24,6 +24,20 @@ public enum BarmanCloud {
         try run(tool, arguments, endpoint: s3.endpoint, accessKeyID: VerifyingS3.accessKeyID, secret: VerifyingS3.secretAccessKey, region: s3.region)
     }
 
+    /// `barman-cloud-backup --snapshot-instance INSTANCE --snapshot-disk DISK` of `cluster` into
+    /// `destination` (an immediate checkpoint, moto's EC2 and S3).
+    public static func snapshotBackup(
+        of cluster: PostgresCluster, instance: String, disk: String, destination: String, server: String, moto: MotoServer
+    ) throws -> ProcessOutput {
+        try run(
+            "backup",
+            [
+                "--cloud-provider", "aws-s3", "--endpoint-url", moto.endpoint, "--immediate-checkpoint", "-h", cluster.socketDirectory,
+                "-p", String(cluster.port), "-U", "postgres", "-d", "postgres", "--snapshot-instance", instance, "--snapshot-disk", disk,
+                destination, server,
+            ], moto: moto)
+    }
+
     private static func run(
         _ tool: String, _ arguments: [String], endpoint: String, accessKeyID: String, secret: String, region: String
     ) throws -> ProcessOutput {
