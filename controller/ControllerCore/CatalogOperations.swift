@@ -150,11 +150,6 @@ public struct CatalogOperations: Sendable {
         return obsolete
     }
 
-    /// Each backup's retention status under `policy` (for `list-backups --retention-policy`-like reports and tests).
-    func retentionStatuses(_ policy: RetentionPolicy, minimumRedundancy: Int, now: Date) throws(SnapfleetError) -> [BackupID: RetentionStatus] {
-        policy.statuses(of: try wholeCatalog(), minimumRedundancy: minimumRedundancy, now: now)
-    }
-
     /// Every backup's summary; an unreadable `backup.info` anywhere stops the run before anything is deleted.
     private func wholeCatalog() throws(SnapfleetError) -> [CatalogEntry] { try readableSurvey().entries }
 

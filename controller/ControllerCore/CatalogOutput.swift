@@ -48,7 +48,7 @@ enum CatalogOutput {
     static func show(_ backup: CatalogBackup, info: BackupInfo) -> String {
         var lines = ["Backup \(backup.id):"]
         func row(_ name: String, _ value: String) { lines.append("  " + pad(name, 23) + ": " + value) }
-        func nested(_ name: String, _ value: String) { lines.append("    " + pad(name, 21) + ": " + value) }
+        func nested(_ name: String, _ value: String) { lines.append(nestedRow(name, value)) }
         if let name = info.backupName { row("Backup Name", name) }
         row("Server Name", info.serverName ?? "None")
         if let system = info.systemID { row("System Id", system) }
@@ -66,7 +66,7 @@ enum CatalogOutput {
             lines.append("")
         }
         if info.status.isCopyDone {
-            lines += snapshotSection(info, nested: nested)
+            lines += snapshotSection(info)
             if let tablespaces = info.tablespaces, !tablespaces.isEmpty {
                 lines.append("  Tablespaces:")
                 for space in tablespaces { nested(space.name, "\(space.location) (oid: \(space.oid))") }
@@ -90,37 +90,28 @@ enum CatalogOutput {
         } else if let error = info.error {
             row("Error", error)
         }
-        if let report = backup.report { lines += recordSection(report, nested: nested) }
+        if let report = backup.report { lines += recordSection(report) }
         return lines.joined(separator: "\n")
     }
 
     /// `Snapshot information:`: the provider, its info in stored order, then each snapshot's keys sorted.
-    private static func snapshotSection(_ info: BackupInfo, nested: (String, String) -> Void) -> [String] {
+    private static func snapshotSection(_ info: BackupInfo) -> [String] {
         guard let snapshots = info.snapshotsInfo, case .dict(let top) = snapshots.literal else { return [] }
-        var lines: [String] = []
-        var collected: [String] = []
-        let capture: (String, String) -> Void = { collected.append("    " + pad($0, 21) + ": " + $1) }
-        lines.append("  Snapshot information:")
+        var lines = ["  Snapshot information:"]
         for entry in top {
             guard let key = entry.key.stringValue else { continue }
             switch key {
             case "provider_info":
-                if case .dict(let fields) = entry.value { fields.forEach { capture($0.key.stringValue ?? "", display($0.value)) } }
+                if case .dict(let fields) = entry.value { lines += fields.map { nestedRow($0.key.stringValue ?? "", display($0.value)) } }
             case "snapshots": continue
-            default: capture(key, display(entry.value))
+            default: lines.append(nestedRow(key, display(entry.value)))
             }
         }
-        lines += collected
         lines.append("")
         for mount in snapshotEntries(top) {
-            collected = []
-            mount.provider.sorted { $0.0 < $1.0 }.forEach { capture($0.0, $0.1) }
-            capture("Mount point", mount.point)
-            capture("Mount options", mount.options)
-            lines += collected
-            lines.append("")
+            lines += mount.provider.sorted { $0.0 < $1.0 }.map { nestedRow($0.0, $0.1) }
+            lines += [nestedRow("Mount point", mount.point), nestedRow("Mount options", mount.options), ""]
         }
-        _ = nested
         return lines
     }
 
@@ -142,9 +133,9 @@ enum CatalogOutput {
     }
 
     /// snapfleet's own lines: what barman's format has no key for.
-    private static func recordSection(_ report: BackupReport, nested: (String, String) -> Void) -> [String] {
+    private static func recordSection(_ report: BackupReport) -> [String] {
         var lines = ["  snapfleet:"]
-        func add(_ name: String, _ value: String?) { if let value { lines.append("    " + pad(name, 21) + ": " + value) } }
+        func add(_ name: String, _ value: String?) { if let value { lines.append(nestedRow(name, value)) } }
         add("Backup window", report.backupWindowMs.map { String(format: "%.3f s", Double($0) / 1000) })
         add("Started", report.startedAt)
         add("Finished", report.finishedAt)
@@ -154,9 +145,11 @@ enum CatalogOutput {
         add("Controller version", report.controllerVersion)
         add("Failure", report.failure)
         for problem in report.problems { add("Problem", problem) }
-        _ = nested
         return lines + [""]
     }
+
+    /// barman's `nested_row`: `"    {:<21}: {}"`.
+    private static func nestedRow(_ name: String, _ value: String) -> String { "    " + pad(name, 21) + ": " + value }
 
     /// A literal as barman prints it in a row (`str()` of the value).
     private static func display(_ literal: PythonLiteral) -> String {

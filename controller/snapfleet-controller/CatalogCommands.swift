@@ -158,7 +158,8 @@ struct DeleteBackupCommand: ParsableCommand {
             if let backup {
                 try operations.deleteBackup(backup, minimumRedundancy: minimum, dryRun: dryRun, say: say)
             } else {
-                let policy = try retentionPolicy.flatMap { $0 == "config" ? nil : try? RetentionPolicy(parsing: $0) }
+                // validate() has parsed it already; "config" leaves the server's own policy.
+                let policy = retentionPolicy.flatMap { $0 == "config" ? nil : try? RetentionPolicy(parsing: $0) }
                 try operations.applyRetention(policy: policy, minimumRedundancy: minimum, dryRun: dryRun, say: say)
             }
         } catch {
