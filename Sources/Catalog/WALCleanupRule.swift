@@ -10,23 +10,47 @@ public struct WALCleanupRule: Sendable, Hashable {
     /// `(begin_wal, end_wal)` of older standalone-kept backups, whose WAL stays.
     public let protectedRanges: [ClosedRange<String>]
 
+    /// A rule with these bounds (`after(deleting:catalog:skipStandalone:)` derives them from a catalog).
+    public init(removeUntil: String, protectedTimelines: Set<UInt32>, protectedRanges: [ClosedRange<String>]) {
+        self.removeUntil = removeUntil
+        self.protectedTimelines = protectedTimelines
+        self.protectedRanges = protectedRanges
+    }
+
     /// The rule after deleting `deleted` from `catalog` (which still holds it), or nil when no WAL
     /// may go: an older DONE backup without a standalone keep still needs it, or the backup the
     /// clean-up would stop at has no `begin_wal` (barman fails there, after deleting backup.info).
     /// `skipStandalone` (delete by id) keeps all WAL when the next older backup is standalone-kept.
     public static func after(deleting deleted: BackupID, catalog: [CatalogEntry], skipStandalone: Bool) -> WALCleanupRule? {
-        let ordered = catalog.sorted { $0.id < $1.id }
-        guard let target = ordered.first(where: { $0.id == deleted }) else { return nil }
+        // A policy run asks once per deleted backup, of a catalog already in id order: no copy
+        // then, and the entries are read in place (copying one retains each of its strings).
+        let inOrder = catalog.indices.dropFirst().allSatisfy { catalog[$0 - 1].id < catalog[$0].id }
+        let ordered = inOrder ? catalog : catalog.sorted { $0.id < $1.id }
+        guard let target = ordered.firstIndex(where: { $0.id == deleted }) else { return nil }
         var ranges: [ClosedRange<String>] = []
-        for older in ordered.reversed() where older.id < deleted && older.status.isCopyDone {
-            guard older.keep == .standalone, !skipStandalone else { return nil }
-            if let begin = older.beginWAL, let end = older.endWAL, begin <= end { ranges.append(begin...end) }
+        for older in ordered.indices[..<target].reversed() where ordered[older].status.isCopyDone {
+            guard ordered[older].keep == .standalone, !skipStandalone else { return nil }
+            if let begin = ordered[older].beginWAL, let end = ordered[older].endWAL, begin <= end { ranges.append(begin...end) }
         }
-        let stopAt = ordered.first { $0.id > deleted && $0.status.isCopyDone } ?? target
-        guard let until = stopAt.beginWAL, WALFile(name: until) != nil else { return nil }
-        var timelines = Set(ordered.filter { $0.id != deleted }.compactMap { $0.timeline.flatMap { UInt32(exactly: $0) } })
-        timelines.remove(WALFile(name: until)!.timeline)
+        let stopAt = ordered.indices[(target + 1)...].first { ordered[$0].status.isCopyDone } ?? target
+        guard let until = ordered[stopAt].beginWAL, let untilFile = WALFile(name: until) else { return nil }
+        // Inserted one by one: `Set(array)` would keep room for every backup, in every rule.
+        var timelines = Set<UInt32>()
+        for index in ordered.indices where index != target {
+            if let timeline = ordered[index].timeline.flatMap({ UInt32(exactly: $0) }), timeline != untilFile.timeline {
+                timelines.insert(timeline)
+            }
+        }
         return WALCleanupRule(removeUntil: until, protectedTimelines: timelines, protectedRanges: ranges)
+    }
+
+    /// Whether this rule lets go of everything `other` does, whole directories included (it stops
+    /// on the same timeline, no earlier, and protects nothing `other` does not), so that `other`
+    /// adds nothing to a run that applies both.
+    public func covers(_ other: WALCleanupRule) -> Bool {
+        removeUntil.prefix(8) == other.removeUntil.prefix(8) && removeUntil >= other.removeUntil
+            && protectedTimelines.isSubset(of: other.protectedTimelines)
+            && protectedRanges.allSatisfy(other.protectedRanges.contains)
     }
 
     /// Whether every object under the hash directory `hash` (`TTTTTTTTLLLLLLLL`) may go at once:

@@ -21,6 +21,8 @@ enum ListingGrouping {
 
     /// S3 orders keys by their UTF-8 bytes, not by Swift's Unicode-aware `<`.
     static func byteOrder(_ left: String, _ right: String) -> Bool {
-        left.utf8.lexicographicallyPrecedes(right.utf8)
+        // Over the contiguous bytes: the generic `utf8` comparison costs a sort of a large listing several times as much.
+        var (left, right) = (left, right)
+        return left.withUTF8 { leftBytes in right.withUTF8 { leftBytes.lexicographicallyPrecedes($0) } }
     }
 }

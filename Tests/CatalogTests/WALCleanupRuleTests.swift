@@ -94,4 +94,28 @@ struct WALCleanupRuleTests {
         let failed = CatalogEntry(id: BackupID(rawValue: "20251101T000000")!, status: .failed)
         #expect(WALCleanupRule.after(deleting: failed.id, catalog: [failed], skipStandalone: true) == nil)
     }
+
+    @Test("a catalog out of id order gives the same rule as the sorted one")
+    func unsortedCatalog() {
+        let sorted = WALCleanupRule.after(deleting: Self.oldest.id, catalog: [Self.oldest, Self.middle, Self.newest], skipStandalone: false)
+        let shuffled = WALCleanupRule.after(deleting: Self.oldest.id, catalog: [Self.newest, Self.oldest, Self.middle], skipStandalone: false)
+        #expect(sorted != nil)
+        #expect(shuffled == sorted)
+    }
+
+    @Test("the rule after deleting the next backup too covers the first one; rules on other timelines or with more protection do not")
+    func covers() throws {
+        let first = try #require(
+            WALCleanupRule.after(deleting: Self.oldest.id, catalog: [Self.oldest, Self.middle, Self.newest], skipStandalone: false))
+        let second = try #require(WALCleanupRule.after(deleting: Self.middle.id, catalog: [Self.middle, Self.newest], skipStandalone: false))
+        #expect(second.covers(first))
+        #expect(!first.covers(second), "it stops earlier")
+        let protecting = WALCleanupRule(removeUntil: second.removeUntil, protectedTimelines: [3], protectedRanges: [])
+        #expect(!protecting.covers(first), "it protects a timeline the first does not")
+        let ranged = WALCleanupRule(
+            removeUntil: second.removeUntil, protectedTimelines: [], protectedRanges: ["000000010000000000000001"..."000000010000000000000002"])
+        #expect(!ranged.covers(first), "it protects a range the first does not")
+        let otherTimeline = WALCleanupRule(removeUntil: "000000020000000000000001", protectedTimelines: [], protectedRanges: [])
+        #expect(!otherTimeline.covers(first), "it would not remove the first one's whole directories")
+    }
 }

@@ -40,7 +40,7 @@ struct BackupDeletion: Sendable {
         for backup in prepared {
             do throws(SnapfleetError) {
                 guard try deleteSnapshotsAndObjects(backup) else {
-                    remaining.removeAll { $0.id == backup.id }
+                    remaining.removeFirst(backup.id)
                     continue
                 }
             } catch {
@@ -48,11 +48,16 @@ struct BackupDeletion: Sendable {
                 break
             }
             if let rule = WALCleanupRule.after(deleting: backup.id, catalog: remaining, skipStandalone: skipStandaloneWAL) {
-                rules.append(rule)
+                // Deleting the oldest backups one after another makes each rule cover the last:
+                // keeping only the widest ones makes the WAL pass cost one rule, not thousands.
+                if !rules.contains(where: { $0.covers(rule) }) {
+                    rules.removeAll { rule.covers($0) }
+                    rules.append(rule)
+                }
             } else {
                 say("no WAL to delete for backup \(backup.id): an older backup still needs it")
             }
-            remaining.removeAll { $0.id == backup.id }
+            remaining.removeFirst(backup.id)
             deleted.append(backup.id)
         }
         if !rules.isEmpty { try WALCleaner(catalog: catalog, dryRun: dryRun, say: say).clean(rules) }
@@ -244,5 +249,12 @@ struct WALCleaner: Sendable {
             failures += failed
             keys.removeAll(keepingCapacity: true)
         }
+    }
+}
+
+extension [CatalogEntry] {
+    /// Removes the entry of `id`, if any, moving the rest without copying them.
+    fileprivate mutating func removeFirst(_ id: BackupID) {
+        if let index = firstIndex(where: { $0.id == id }) { remove(at: index) }
     }
 }
