@@ -105,6 +105,22 @@ struct ControllerConfigTests {
         }
     }
 
+    @Test("the catalog cache: XDG_CACHE_HOME, then HOME, by default; a configured path; \"\" turns it off; a relative path is refused")
+    func cacheDirectory() throws {
+        let config = try decode(minimal)
+        #expect(config.resolvedCacheDirectory(environment: ["XDG_CACHE_HOME": "/x", "HOME": "/home/s"]) == "/x/snapfleet")
+        #expect(config.resolvedCacheDirectory(environment: ["HOME": "/home/s"]) == "/home/s/.cache/snapfleet")
+        #expect(config.resolvedCacheDirectory(environment: ["HOME": "/"]) == nil, "no home, no cache")
+        #expect(config.resolvedCacheDirectory(environment: [:]) == nil)
+        let configured = try decode("cache_directory: /var/cache/snapfleet\n" + minimal)
+        #expect(configured.resolvedCacheDirectory(environment: ["HOME": "/home/s"]) == "/var/cache/snapfleet")
+        let off = try decode("cache_directory: \"\"\n" + minimal)
+        #expect(off.resolvedCacheDirectory(environment: ["HOME": "/home/s"]) == nil)
+        #expect(throws: SnapfleetError(.invalidConfiguration, "key 'cache_directory' must be an absolute path")) {
+            try decode("cache_directory: cache\n" + minimal).validate()
+        }
+    }
+
     @Test("paths must be absolute and the heartbeat interval within range")
     func pathsAndRanges() throws {
         var config = try decode(minimal)

@@ -34,10 +34,17 @@ struct CatalogCompatibilityTests {
         let oldestSnapshot = try catalog.snapshotID(of: ids[0])
         let wouldGo = try catalog.dryRunKeys(["delete-backup", "pg1", ids[0], "--dry-run"])
         #expect(wouldGo.contains { $0.hasPrefix("wals/") }, "the WAL before the next backup goes too: \(wouldGo.sorted())")
+        let cachedList = try catalog.snapfleet(["list-backups", "pg1"])
+        #expect(ids.allSatisfy(cachedList.stdout.contains), "\(cachedList.stdout)")
+        #expect(try catalog.cachedCopies() == 6, "each backup.info and record is kept in the catalog cache")
         let before = try catalog.keys()
         let delete = try BarmanCloud.run("backup-delete", ["-b", ids[0], source, "pg1"], moto: moto)
         #expect(delete.status == 0, "\(delete.stdout)\(delete.stderr)")
         let after = try catalog.keys()
+        // What barman deleted is gone from the next listing, and from the cache; the copies of the rest still serve.
+        let listAfter = try catalog.snapfleet(["list-backups", "pg1"])
+        #expect(!listAfter.stdout.contains(ids[0]) && listAfter.stdout.contains(ids[1]), "\(listAfter.stdout)")
+        #expect(try catalog.cachedCopies() == 5, "the deleted backup's backup.info copy is dropped; its record stays until snapfleet removes it")
         #expect(!after.contains { $0.hasPrefix("base/\(ids[0])/") }, "\(after.sorted())")
         #expect(before.subtracting(after) == wouldGo, "barman deleted exactly what snapfleet's dry run listed")
         #expect(try catalog.snapshotIDs() == snapshotsBefore.subtracting([oldestSnapshot]))
@@ -179,6 +186,14 @@ struct CatalogInBucket {
                 BuiltProducts.path("snapfleet-controller"),
             ]
                 + withConfig)
+    }
+
+    /// How many copies the controller's catalog cache holds (the fleet's `cache_directory`).
+    func cachedCopies() throws -> Int {
+        let root = scenario.fleet.directory.file("cache")
+        return try FileManager.default.contentsOfDirectory(atPath: root).reduce(0) { count, store in
+            count + (try FileManager.default.contentsOfDirectory(atPath: root + "/" + store)).count
+        }
     }
 
     /// The keys a snapfleet dry run says it would delete (relative to `catalog/pg1/`).

@@ -29,7 +29,8 @@ final class Fleet: @unchecked Sendable {
 
     /// Writes controller.yaml with `servers` (name → agent public key) and, per server, more
     /// settings as YAML lines indented under it (`settings["pg1"] = "provider: local\n…"`).
-    /// `topLevel` adds lines at the top of the file (`backup_lease_seconds: 5`).
+    /// `topLevel` adds lines at the top of the file (`backup_lease_seconds: 5`). The catalog
+    /// cache lives in the fleet's directory, so the catalog commands use it as users' do.
     func writeControllerConfig(servers: [String: String], heartbeatMs: Int = 500, settings: [String: String] = [:], topLevel: String = "") throws {
         let serverLines = servers.keys.sorted().map { name in
             let extra = (settings[name] ?? "").split(separator: "\n").map { "\n    \($0)" }.joined()
@@ -40,6 +41,7 @@ final class Fleet: @unchecked Sendable {
             key_file: \(directory.file("controller.key"))
             admin_socket: \(adminSocket)
             heartbeat_interval_ms: \(heartbeatMs)
+            cache_directory: \(directory.file("cache"))
             \(topLevel)
             servers:
             \(serverLines)

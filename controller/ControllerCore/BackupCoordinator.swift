@@ -12,6 +12,8 @@ struct BackupCoordinator: Sendable {
     let config: ServerConfig
     /// The agent's backup lease (`backup_lease_seconds`).
     let leaseSeconds: Int
+    /// The catalog cache (`ControllerConfig.resolvedCacheDirectory()`), for the retention run after a backup.
+    var cacheRoot: String? = nil
     let preflight: PreflightRunner
     let askAgent: @Sendable (Message) async throws(SnapfleetError) -> Message
     let logger: Logger
@@ -60,10 +62,10 @@ struct BackupCoordinator: Sendable {
 
     /// Opens the catalog and the provider and picks the id (never one the catalog has, even in the same second).
     private func prepare() async throws(SnapfleetError) -> (CatalogStore, any CloudSnapshots.SnapshotProvider, BackupID) {
-        let (server, config) = (self.server, self.config)
+        let (server, config, cacheRoot) = (self.server, self.config, self.cacheRoot)
         let prepared = await BlockingPool.shared.run { () -> Result<(CatalogStore, any CloudSnapshots.SnapshotProvider, BackupID), SnapfleetError> in
             Result { () throws(SnapfleetError) in
-                let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
+                let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws, cacheRoot: cacheRoot)
                 let provider = try ProviderFactory.provider(for: config)
                 let id = try catalog.freshBackupID(now: Date())
                 return (catalog, provider, id)

@@ -17,8 +17,9 @@ public struct CatalogOperations: Sendable {
             throw SnapfleetError(
                 .unknownServer, "no server '\(server)' in the configuration", hint: "one of: \(config.servers.keys.sorted().joined(separator: ", "))")
         }
-        self.init(
-            server: server, settings: settings, catalog: try CatalogStore.open(destination: settings.destination, server: server, aws: settings.aws))
+        let catalog = try CatalogStore.open(
+            destination: settings.destination, server: server, aws: settings.aws, cacheRoot: config.resolvedCacheDirectory())
+        self.init(server: server, settings: settings, catalog: catalog)
     }
 
     init(server: String, settings: ServerConfig, catalog: CatalogStore) {

@@ -1,5 +1,6 @@
 import Catalog
 import Dispatch
+import ObjectStore
 import SnapfleetCore
 import Synchronization
 
@@ -40,20 +41,25 @@ struct CatalogReader: Sendable {
         var ids: [BackupID] = []
         /// Ids with a keep annotation.
         var kept: Set<BackupID> = []
-        /// Ids with a snapfleet record.
-        var recorded: Set<BackupID> = []
+        /// What the listing says of each `backup.info` (the cache uses a copy only while it matches).
+        var listedInfos: [BackupID: ObjectInfo] = [:]
+        /// Each snapfleet record, as listed.
+        var records: [BackupID: ObjectInfo] = [:]
         /// Each backup's keys other than `backup.info` (what deleting it removes).
         var files: [BackupID: [String]] = [:]
     }
 
-    /// Lists `base/` (recursively, page by page) and `snapfleet/`.
+    /// Lists `base/` (recursively, page by page) and `snapfleet/`; cached copies of objects no
+    /// longer there are dropped.
     func index() throws(SnapfleetError) -> Index {
         var index = Index()
         let layout = catalog.layout
         try catalog.store.forEachPage(prefix: layout.basePrefix, delimiter: nil) { page throws(SnapfleetError) -> Bool in
             for object in page.objects {
                 switch layout.object(forKey: object.key) {
-                case .backupInfo(let id)?: index.ids.append(id)
+                case .backupInfo(let id)?:
+                    index.ids.append(id)
+                    index.listedInfos[id] = object
                 case .annotation(let id, name: "keep")?:
                     index.kept.insert(id)
                     index.files[id, default: []].append(object.key)
@@ -63,7 +69,8 @@ struct CatalogReader: Sendable {
             }
             return true
         }
-        index.recorded = Set(try catalog.recordIDs())
+        for (id, object) in try catalog.recordListing() { index.records[id] = object }
+        catalog.cache?.retainOnly(index.listedInfos.values.map(\.key) + index.records.values.map(\.key))
         return index
     }
 
@@ -75,7 +82,7 @@ struct CatalogReader: Sendable {
         var start = 0
         while start < wanted.count {
             let chunk = Array(wanted[start..<min(start + chunkSize, wanted.count)])
-            let loaded = fetch(chunk, kept: index.kept, recorded: readReports ? index.recorded : [])
+            let loaded = fetch(chunk, of: index, readReports: readReports)
             guard try body(loaded) else { return }
             start += chunk.count
         }
@@ -120,8 +127,8 @@ struct CatalogReader: Sendable {
     }
 
     /// Fetches the chunk's files in parallel; the result is in the chunk's order.
-    private func fetch(_ ids: [BackupID], kept: Set<BackupID>, recorded: Set<BackupID>) -> [CatalogBackup] {
-        Self.parallelMap(ids) { [catalog] id in Self.load(id, catalog: catalog, kept: kept.contains(id), recorded: recorded.contains(id)) }
+    private func fetch(_ ids: [BackupID], of index: Index, readReports: Bool) -> [CatalogBackup] {
+        Self.parallelMap(ids) { [catalog] id in Self.load(id, listedIn: index, readReport: readReports, catalog: catalog) }
     }
 
     /// `work` for each id, several at once on the catalog's own threads; the results in `ids`' order.
@@ -140,14 +147,14 @@ struct CatalogReader: Sendable {
         return results.withLock { done in ids.map { done[$0]! } }
     }
 
-    private static func load(_ id: BackupID, catalog: CatalogStore, kept: Bool, recorded: Bool) -> CatalogBackup {
-        let info = Result { () throws(SnapfleetError) in try catalog.readInfo(id) }
+    private static func load(_ id: BackupID, listedIn index: Index, readReport: Bool, catalog: CatalogStore) -> CatalogBackup {
+        let info = Result { () throws(SnapfleetError) in try catalog.readInfo(id, listed: index.listedInfos[id]) }
         // A keep annotation that cannot be read is taken as a keep: retention must never delete on a guess.
         var keep: KeepTarget?
-        if kept {
+        if index.kept.contains(id) {
             do { keep = try catalog.readKeep(id) } catch { keep = .full }
         }
-        let report = recorded ? ((try? catalog.readReport(id)) ?? nil) : nil
+        let report = (readReport ? index.records[id] : nil).flatMap { (try? catalog.readReport(id, listed: $0)) ?? nil }
         return CatalogBackup(id: id, info: info, keep: keep, report: report)
     }
 }

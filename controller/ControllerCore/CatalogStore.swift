@@ -10,9 +10,12 @@ struct CatalogStore: Sendable {
     let store: any ObjectStore
     /// Where the server's objects go.
     let layout: CatalogLayout
+    /// Local copies of `backup.info` files and records, for reads that have a listing in hand.
+    var cache: ObjectCache? = nil
 
-    /// Opens `destination` (`file:///dir` or `s3://bucket/path`) for `server`.
-    static func open(destination: String?, server: String, aws: AWSSettings?) throws(SnapfleetError) -> CatalogStore {
+    /// Opens `destination` (`file:///dir` or `s3://bucket/path`) for `server`; with `cacheRoot`,
+    /// a remote catalog's listed `backup.info` files and records are kept there (`ObjectCache`).
+    static func open(destination: String?, server: String, aws: AWSSettings?, cacheRoot: String? = nil) throws(SnapfleetError) -> CatalogStore {
         guard let destination else {
             throw SnapfleetError(
                 .invalidConfiguration, "server '\(server)' has no destination", hint: "set 'destination' (file:///dir or s3://bucket/path)")
@@ -31,7 +34,8 @@ struct CatalogStore: Sendable {
             }
             let credentials = try AWSCredentialChain(profile: aws.profile).credentials()
             let store = try S3ObjectStore(bucket: bucket, region: aws.region, endpoint: aws.endpointURL, credentials: credentials)
-            return CatalogStore(store: store, layout: layout)
+            let identity = "\(aws.endpointURL ?? "aws \(aws.region)") \(destination) \(server)"
+            return CatalogStore(store: store, layout: layout, cache: cacheRoot.map { ObjectCache(root: $0, identity: identity) })
         }
     }
 
@@ -73,15 +77,21 @@ struct CatalogStore: Sendable {
 
     /// A backup's record, nil if it has none (barman-cloud's own backups). Records written
     /// beside `backup.info` by snapfleet 0.x are read too.
-    func readReport(_ id: BackupID) throws(SnapfleetError) -> BackupReport? {
+    func readReport(_ id: BackupID, listed: ObjectInfo? = nil) throws(SnapfleetError) -> BackupReport? {
         for key in [reportKey(id), legacyReportKey(id)] {
             let bytes: [UInt8]
-            do { bytes = try store.get(key) } catch  where error.code == .notFound { continue }
+            do { bytes = try read(key, listed: listed?.key == key ? listed : nil) } catch  where error.code == .notFound { continue }
             do { return try JSONDecoder().decode(BackupReport.self, from: Data(bytes)) } catch {
                 throw SnapfleetError(.invalidBody, "\(key) is not a snapfleet record: \(error)")
             }
         }
         return nil
+    }
+
+    /// The object's bytes, from the cache when the listing in hand (`listed`) shows it unchanged.
+    private func read(_ key: String, listed: ObjectInfo?) throws(SnapfleetError) -> [UInt8] {
+        guard let cache, let listed else { return try store.get(key) }
+        return try cache.bytes(of: listed) { () throws(SnapfleetError) in try store.get(key) }
     }
 
     /// Removes a backup's record (wherever it is).
@@ -99,16 +109,19 @@ struct CatalogStore: Sendable {
     private func legacyReportKey(_ id: BackupID) -> String { layout.backupPrefix(id) + "snapfleet.json" }
 
     /// The ids of every record under `ROOT/snapfleet/`, listed page by page, in order.
-    func recordIDs() throws(SnapfleetError) -> [BackupID] {
-        var ids: [BackupID] = []
+    func recordIDs() throws(SnapfleetError) -> [BackupID] { try recordListing().map(\.id) }
+
+    /// Every record under `ROOT/snapfleet/` with what the listing says of it, in order.
+    func recordListing() throws(SnapfleetError) -> [(id: BackupID, object: ObjectInfo)] {
+        var records: [(id: BackupID, object: ObjectInfo)] = []
         try store.forEachPage(prefix: recordsPrefix, delimiter: "/") { page throws(SnapfleetError) -> Bool in
-            ids += page.objects.compactMap { object in
+            for object in page.objects {
                 let name = object.key.dropFirst(recordsPrefix.count)
-                return name.hasSuffix(".json") ? BackupID(rawValue: String(name.dropLast(5))) : nil
+                if name.hasSuffix(".json"), let id = BackupID(rawValue: String(name.dropLast(5))) { records.append((id, object)) }
             }
             return true
         }
-        return ids
+        return records
     }
 
     /// The backup's keep annotation, nil without one.
@@ -139,8 +152,8 @@ struct CatalogStore: Sendable {
     }
 
     /// Reads and parses a backup's `backup.info`.
-    func readInfo(_ id: BackupID) throws(SnapfleetError) -> BackupInfo {
-        let bytes = try store.get(layout.backupInfoKey(id))
+    func readInfo(_ id: BackupID, listed: ObjectInfo? = nil) throws(SnapfleetError) -> BackupInfo {
+        let bytes = try read(layout.backupInfoKey(id), listed: listed)
         do { return try BackupInfo(decoding: bytes) } catch {
             throw SnapfleetError(.invalidBody, "\(layout.backupInfoKey(id)) cannot be read: \(error)")
         }

@@ -1,6 +1,7 @@
 import Catalog
 import CloudSnapshots
 import CompressionCodecs
+import Foundation
 import Messaging
 import SnapfleetConfig
 import SnapfleetCore
@@ -20,6 +21,10 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     public var backupLeaseSeconds: Int
     /// The fleet: server name → its settings.
     public var servers: [String: ServerConfig]
+    /// Where copies of remote catalogs' `backup.info` files and records are kept, so that listing
+    /// a catalog costs its listing pages only; `""` turns the cache off. Default (nil):
+    /// `$XDG_CACHE_HOME/snapfleet`, else `$HOME/.cache/snapfleet`.
+    public var cacheDirectory: String?
 
     /// The default `listen`.
     public static let defaultListen = "tcp://127.0.0.1:7461"
@@ -29,8 +34,9 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     /// Creates a configuration.
     public init(
         listen: String = defaultListen, keyFile: String, adminSocket: String = defaultAdminSocket,
-        heartbeatIntervalMs: Int = 5000, backupLeaseSeconds: Int = 60, servers: [String: ServerConfig]
+        heartbeatIntervalMs: Int = 5000, backupLeaseSeconds: Int = 60, servers: [String: ServerConfig], cacheDirectory: String? = nil
     ) {
+        self.cacheDirectory = cacheDirectory
         self.backupLeaseSeconds = backupLeaseSeconds
         self.listen = listen
         self.keyFile = keyFile
@@ -46,6 +52,7 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         case heartbeatIntervalMs = "heartbeat_interval_ms"
         case backupLeaseSeconds = "backup_lease_seconds"
         case servers
+        case cacheDirectory = "cache_directory"
     }
 
     /// Decodes, filling in the documented defaults.
@@ -57,6 +64,15 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         heartbeatIntervalMs = try container.decodeIfPresent(Int.self, forKey: .heartbeatIntervalMs) ?? 5000
         backupLeaseSeconds = try container.decodeIfPresent(Int.self, forKey: .backupLeaseSeconds) ?? 60
         servers = try container.decodeIfPresent([String: ServerConfig].self, forKey: .servers) ?? [:]
+        cacheDirectory = try container.decodeIfPresent(String.self, forKey: .cacheDirectory)
+    }
+
+    /// The catalog cache's directory: `cache_directory`, or its default from the environment; nil when off.
+    public func resolvedCacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let cacheDirectory { return cacheDirectory.isEmpty ? nil : cacheDirectory }
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return xdg + "/snapfleet" }
+        if let home = environment["HOME"], home.hasPrefix("/"), home != "/" { return home + "/.cache/snapfleet" }
+        return nil
     }
 
     /// Checks endpoints, paths, names and ranges.
@@ -66,6 +82,7 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         try ConfigCheck.absolutePath(adminSocket, key: "admin_socket")
         try ConfigCheck.range(heartbeatIntervalMs, 100...600_000, key: "heartbeat_interval_ms")
         try ConfigCheck.range(backupLeaseSeconds, 5...3600, key: "backup_lease_seconds")
+        if let cacheDirectory, !cacheDirectory.isEmpty { try ConfigCheck.absolutePath(cacheDirectory, key: "cache_directory") }
         for name in servers.keys.sorted() {
             do { try Wire.checkServerName(name) } catch {
                 throw ConfigCheck.invalid("servers.\(name)", "is not a valid server name: \(error.message)")

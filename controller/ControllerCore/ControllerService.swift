@@ -214,7 +214,7 @@ public final class ControllerService: DaemonService {
             return answerOperator(inbound, .error(replyingTo: inbound.envelope.id, error))
         }
         let coordinator = BackupCoordinator(
-            server: request.server, config: serverConfig, leaseSeconds: config.backupLeaseSeconds,
+            server: request.server, config: serverConfig, leaseSeconds: config.backupLeaseSeconds, cacheRoot: config.resolvedCacheDirectory(),
             preflight: preflightRunner(request.server), askAgent: agentAsker(request.server), logger: logger, active: activeBackups,
             onProgress: { [loop] progress in loop.send(Envelope(.backupProgress(progress)), to: inbound.peer) })
         Task {
