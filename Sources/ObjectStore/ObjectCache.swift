@@ -26,8 +26,7 @@ public struct ObjectCache: Sendable {
 
     /// The cache of the store named `identity` (its URL, endpoint included) under `root`.
     public init(root: String, identity: String) {
-        let name = (try? SHA256.hash(identity).hex) ?? Hex.lowercase(identity.utf8.prefix(32))
-        directory = root + "/" + name
+        directory = root + "/" + Self.fileName(identity)
     }
 
     /// The object's bytes: the local copy when it matches `object` as listed, otherwise `fetch()`,
@@ -64,7 +63,7 @@ public struct ObjectCache: Sendable {
 
     private func path(of key: String) -> String { directory + "/" + Self.fileName(key) }
 
-    /// Keys become fixed-length names: any key fits a file name, and none can climb out of the directory.
+    /// Keys (and store identities) become fixed-length names: any key fits a file name, and none can climb out of the directory.
     private static func fileName(_ key: String) -> String { (try? SHA256.hash(key).hex) ?? "unhashable" }
 
     /// Writes a copy, best effort (an unwritable cache is a slower one).

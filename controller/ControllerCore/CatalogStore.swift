@@ -80,7 +80,7 @@ struct CatalogStore: Sendable {
     func readReport(_ id: BackupID, listed: ObjectInfo? = nil) throws(SnapfleetError) -> BackupReport? {
         for key in [reportKey(id), legacyReportKey(id)] {
             let bytes: [UInt8]
-            do { bytes = try read(key, listed: listed?.key == key ? listed : nil) } catch  where error.code == .notFound { continue }
+            do { bytes = try read(key, listed: listed) } catch  where error.code == .notFound { continue }
             do { return try JSONDecoder().decode(BackupReport.self, from: Data(bytes)) } catch {
                 throw SnapfleetError(.invalidBody, "\(key) is not a snapfleet record: \(error)")
             }
@@ -88,9 +88,9 @@ struct CatalogStore: Sendable {
         return nil
     }
 
-    /// The object's bytes, from the cache when the listing in hand (`listed`) shows it unchanged.
+    /// The object's bytes, from the cache when the listing in hand (`listed`, if it is of this key) shows it unchanged.
     private func read(_ key: String, listed: ObjectInfo?) throws(SnapfleetError) -> [UInt8] {
-        guard let cache, let listed else { return try store.get(key) }
+        guard let cache, let listed, listed.key == key else { return try store.get(key) }
         return try cache.bytes(of: listed) { () throws(SnapfleetError) in try store.get(key) }
     }
 
