@@ -71,9 +71,14 @@ struct AWSBackupFailureTests {
     func controllerKilledThenRestarted() throws {
         // A plain moto: the restarted controller lists the catalog, which moto's signature check wrongly refuses.
         let moto = try MotoServer(enforcingSignatures: false)
-        let scenario = try AWSScenario(moto: moto, volumeTags: [Tag.createDelaySeconds: "3"], controllerSettings: "backup_lease_seconds: 5")
+        // Through the proxy, whose log shows when CreateSnapshot reached it: the controller is killed
+        // while moto is making the snapshot, not before the request was sent.
+        let proxy = try EC2FaultProxy(upstream: moto)
+        let scenario = try AWSScenario(
+            moto: moto, volumeTags: [Tag.createDelaySeconds: "3"], controllerSettings: "backup_lease_seconds: 5", endpoint: proxy.endpoint)
         let backup = try scenario.startBackup()
         try scenario.waitForBackupSession()
+        #expect(try eventually(timeout: .seconds(20)) { proxy.log.contains("received CreateSnapshot") }, "\(proxy.log)")
         let controller = try #require(scenario.fleet.controller)
         kill(controller.pid, SIGKILL)
         _ = backup.waitForExit(timeout: .seconds(10))

@@ -184,6 +184,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         body, raw_body = self.read_body()
         action = action_of(self.path, self.headers, body)
         label = f"{action}/{self.command} {urlsplit(self.path).path}" if action else f"{self.command} {urlsplit(self.path).path}"
+        # Logged on arrival, so that a test can act while the request is still in flight.
+        log(f"received {action or self.command}")
         fault = self.server.faults.take(action, self.command) or {}
         prefix = ""
         if "delay_seconds" in fault:
