@@ -83,7 +83,7 @@ let package = Package(
             name: "ControllerCore",
             dependencies: [
                 "SnapfleetCore", "SnapfleetProtocol", "SnapfleetConfig", "Messaging", "ProgramSupport", "CloudSnapshots",
-                "CloudCredentials", "Catalog", "ObjectStore", "CompressionCodecs", "Digests",
+                "CloudCredentials", "Catalog", "ObjectStore", "CompressionCodecs", "Digests", "Scheduling",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "controller/ControllerCore"

@@ -64,6 +64,10 @@ public enum Message: Sendable, Equatable {
     case restoreRun(RestoreRunRequest)
     /// See `MessageType.restoreResult`.
     case restoreResult(RestoreRunOutcome)
+    /// See `MessageType.statusRequest`.
+    case statusRequest(StatusRequest)
+    /// See `MessageType.statusReport`.
+    case statusReport(StatusReport)
     /// See `MessageType.restorePrepare`.
     case restorePrepare(RestorePrepare)
     /// See `MessageType.restoreReport`.
@@ -103,6 +107,8 @@ public enum Message: Sendable, Equatable {
         case .walFetch: .walFetch
         case .restoreRun: .restoreRun
         case .restoreResult: .restoreResult
+        case .statusRequest: .statusRequest
+        case .statusReport: .statusReport
         case .restorePrepare: .restorePrepare
         case .restoreReport: .restoreReport
         }
@@ -139,6 +145,8 @@ public enum Message: Sendable, Equatable {
         case .walPush(let body): body
         case .restoreRun(let body): body
         case .restoreResult(let body): body
+        case .statusRequest(let body): body
+        case .statusReport(let body): body
         case .restorePrepare(let body): body
         case .restoreReport(let body): body
         }
@@ -178,6 +186,8 @@ public enum Message: Sendable, Equatable {
         case .walFetch: .walFetch(try body.decode(WALFileRequest.self))
         case .restoreRun: .restoreRun(try body.decode(RestoreRunRequest.self))
         case .restoreResult: .restoreResult(try body.decode(RestoreRunOutcome.self))
+        case .statusRequest: .statusRequest(try body.decode(StatusRequest.self))
+        case .statusReport: .statusReport(try body.decode(StatusReport.self))
         case .restorePrepare: .restorePrepare(try body.decode(RestorePrepare.self))
         case .restoreReport: .restoreReport(try body.decode(RestoreReport.self))
         }

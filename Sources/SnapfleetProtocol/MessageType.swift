@@ -69,15 +69,19 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case restorePrepare = "restore_prepare"
     /// Agent → controller: the answer to `restore_prepare`.
     case restoreReport = "restore_report"
+    /// Operator → controller: the fleet's state, or one server's, a page at a time.
+    case statusRequest = "status_request"
+    /// Controller → operator: the answer to `status_request`.
+    case statusReport = "status_report"
 
     /// Whether a message of this type is a request, a reply or a notification.
     public var kind: Kind {
         switch self {
         case .hello, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agentsList, .checkServer, .backupRun,
-            .walURLsRequest, .walPut, .walGet, .walPush, .walFetch, .restoreRun, .restorePrepare:
+            .walURLsRequest, .walPut, .walGet, .walPush, .walFetch, .restoreRun, .restorePrepare, .statusRequest:
             return .request
         case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport, .backupResult, .walURLs, .walStored,
-            .walData, .restoreResult, .restoreReport:
+            .walData, .restoreResult, .restoreReport, .statusReport:
             return .reply
         case .heartbeat, .backupLeaseExpired, .backupProgress:
             return .notification
@@ -90,9 +94,9 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
         case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult, .walURLsRequest, .walPut, .walGet, .restoreReport:
             return .agent
         case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport, .backupResult,
-            .backupProgress, .walURLs, .restoreResult, .restorePrepare:
+            .backupProgress, .walURLs, .restoreResult, .restorePrepare, .statusReport:
             return .controller
-        case .agentsList, .checkServer, .backupRun, .restoreRun: return .operator
+        case .agentsList, .checkServer, .backupRun, .restoreRun, .statusRequest: return .operator
         case .walPush, .walFetch: return .walClient
         case .heartbeat, .error, .walStored, .walData: return .anyone
         }

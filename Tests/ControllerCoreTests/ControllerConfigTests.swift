@@ -138,6 +138,35 @@ struct ControllerConfigTests {
         }
     }
 
+    @Test("fleet settings: time_zone UTC, max_concurrent_backups 4 and the monitoring limits by default; each can be set")
+    func fleetDefaults() throws {
+        let config = try decode(minimal)
+        #expect(config.timeZone == "UTC" && config.maxConcurrentBackups == 4 && config.monitoring == MonitoringThresholds())
+        let set = try decode(
+            minimal + "\ntime_zone: Europe/Paris\nmax_concurrent_backups: 16\n"
+                + "monitoring: {backup_age_warning_hours: 8, backup_age_critical_hours: 12}\n")
+        #expect(set.scheduleTimeZone.identifier == "Europe/Paris" && set.maxConcurrentBackups == 16)
+        #expect(set.monitoring.backupAgeWarningHours == 8 && set.monitoring.backupAgeCriticalHours == 12 && set.monitoring.walLagWarningMinutes == 30)
+    }
+
+    @Test(
+        "bad schedules, names, zones and limits are refused, naming the key",
+        arguments: [
+            ("time_zone: Mars/Olympus", "", "time_zone"),
+            ("max_concurrent_backups: 0", "", "max_concurrent_backups"),
+            ("monitoring: {agent_away_warning_minutes: 40, agent_away_critical_minutes: 30}", "", "monitoring.agent_away_critical_minutes"),
+            ("", "schedule: \"61 * * * *\"", "servers.pg1.schedule"),
+            ("", "schedule: \"@daily\"", "servers.pg1.schedule"),
+            ("", "backup_name: \"nightly-{day}\"", "servers.pg1.backup_name"),
+            ("", "backup_name: \"nightly-{date\"", "servers.pg1.backup_name"),
+        ])
+    func fleetSettingsRefused(topLevel: String, server: String, key: String) throws {
+        let yaml = "key_file: /k\n\(topLevel)\nservers:\n  pg1:\n    agent_key: \"\(agentKey)\"\n" + (server.isEmpty ? "" : "    \(server)\n")
+        let error = try #require(throws: SnapfleetError.self) { try decode(yaml).validate() }
+        #expect(error.code == .invalidConfiguration)
+        #expect(error.message.hasPrefix("key '\(key)'"), "\(error.message)")
+    }
+
     @Test("a bad server name is refused, naming it", arguments: ["-pg1", "pg 1", "_pg1", String(repeating: "p", count: 65), "pg/1"])
     func badServerName(name: String) throws {
         let config = try decode("key_file: /k\nservers:\n  \"\(name)\":\n    agent_key: \"\(agentKey)\"\n")

@@ -2,6 +2,7 @@ import Catalog
 import CloudSnapshots
 import Foundation
 import Logging
+import Scheduling
 import SnapfleetCore
 import SnapfleetProtocol
 import Synchronization
@@ -19,6 +20,11 @@ struct BackupCoordinator: Sendable {
     let logger: Logger
     /// Where the running backup is announced, so a lease-expiry notice can reach it.
     let active: ActiveBackups
+    /// The fleet's backup slots (`max_concurrent_backups`): a backup waits here, first come first
+    /// served, after claiming its server and before touching PostgreSQL or the cloud.
+    let slots: FairSlots
+    /// Where `status` learns how the backup went.
+    let history: FleetHistory
     /// Hears the running backup's progress (the operator waiting for it); it is logged too.
     var onProgress: @Sendable (BackupProgress) -> Void = { _ in }
 
@@ -28,6 +34,20 @@ struct BackupCoordinator: Sendable {
             throw SnapfleetError(.backupInProgress, "a backup of '\(server)' is already running", retryable: true)
         }
         defer { active.release(server) }
+        active.setQueued(server, true)
+        await slots.acquire()
+        defer { slots.release() }
+        active.setQueued(server, false)
+        do {
+            return try await runHoldingSlot(request)
+        } catch {
+            history.attemptFailed(server, error, at: Date())
+            throw error
+        }
+    }
+
+    /// Everything after the slot is held: pre-flight, the run, the record, retention.
+    private func runHoldingSlot(_ request: BackupRunRequest) async throws(SnapfleetError) -> BackupRunOutcome {
         let findings = await preflight.gather(config: config)
         let failed = Preflight.evaluate(findings).filter { !$0.passed }
         guard failed.isEmpty else {
@@ -50,14 +70,17 @@ struct BackupCoordinator: Sendable {
         try await markStarted(BackupReport(startedBackup: id.rawValue, server: server, started: started, hello: findings.hello), catalog, id)
         logger.info("backup started", metadata: ["server": "\(server)", "backup.id": "\(id)"])
         active.register(server, runner)
+        active.report(BackupProgress(server: server, backupID: id.rawValue, phase: "starting", seconds: 0, detail: nil))
         let result = await runner.run()
         logOutcome(result)
         let report = BackupReport(result: result, server: server, started: started, finished: Date(), hello: findings.hello)
         await storeReport(report, catalog: catalog, id: id)
-        if result.status == .done, config.retentionPolicy != nil { await applyRetention(catalog) }
-        return BackupRunOutcome(
+        let outcome = BackupRunOutcome(
             server: server, backupID: id.rawValue, status: result.status.rawValue,
             backupWindowMs: result.backupWindow.map { Int($0 * 1000) }, error: result.failure.map { "\($0.step.rawValue): \($0.cause)" })
+        history.finished(outcome, started: started, finished: report.finishedAt.flatMap(Timestamp.parse) ?? Date())
+        if result.status == .done, config.retentionPolicy != nil { await applyRetention(catalog) }
+        return outcome
     }
 
     /// Opens the catalog and the provider and picks the id (never one the catalog has, even in the same second).
@@ -82,15 +105,17 @@ struct BackupCoordinator: Sendable {
                 try catalog.write(try BackupInfoBuilder.backupInfo(record, context: context), id: id)
             },
             storeLabel: { text throws(SnapfleetError) in try catalog.writeLabel(text, id: id) },
-            progress: { [server, logger, onProgress] progress in
+            progress: { [server, logger, onProgress, active] progress in
                 logger.info(
                     "backup progress",
                     metadata: [
                         "server": "\(server)", "backup.id": "\(id)", "phase": "\(progress.phase)", "seconds": "\(progress.seconds)",
                         "detail": "\(progress.detail)",
                     ])
-                onProgress(
-                    BackupProgress(server: server, backupID: id.rawValue, phase: progress.phase, seconds: progress.seconds, detail: progress.detail))
+                let report = BackupProgress(
+                    server: server, backupID: id.rawValue, phase: progress.phase, seconds: progress.seconds, detail: progress.detail)
+                active.report(report)
+                onProgress(report)
             })
     }
 
@@ -119,8 +144,12 @@ struct BackupCoordinator: Sendable {
                 }
             }
         }
-        if case .failure(let error) = applied {
+        let now = Timestamp.rfc3339(Date())
+        switch applied {
+        case .success: history.update(server) { $0.retention = "applied at \(now)" }
+        case .failure(let error):
             logger.error("retention not applied", metadata: ["server": "\(server)", "error": "\(error)"])
+            history.update(server) { $0.retention = "failed at \(now): \(error.message)" }
         }
     }
 
@@ -135,11 +164,13 @@ struct BackupCoordinator: Sendable {
     }
 }
 
-/// The backups running now, by server (one at a time per server).
+/// The backups running now, by server (one at a time per server), and where each stands.
 final class ActiveBackups: Sendable {
     private struct State {
         var busy: Set<String> = []
+        var queued: Set<String> = []
         var runners: [String: BackupRunner] = [:]
+        var progress: [String: BackupProgress] = [:]
     }
 
     private let state = Mutex(State())
@@ -147,19 +178,40 @@ final class ActiveBackups: Sendable {
     /// Creates an empty table.
     init() {}
 
-    /// Claims the server for a backup; false if one is already running there.
+    /// Claims the server for a backup; false if one is already running or queued there.
     func claim(_ server: String) -> Bool {
         state.withLock { $0.busy.insert(server).inserted }
     }
 
+    /// Whether a backup of the server is running or queued.
+    func isBusy(_ server: String) -> Bool { state.withLock { $0.busy.contains(server) } }
+
+    /// Marks the claimed server's backup as waiting for a fleet slot, or no longer waiting.
+    func setQueued(_ server: String, _ queued: Bool) {
+        state.withLock { state in
+            if queued { state.queued.insert(server) } else { state.queued.remove(server) }
+        }
+    }
+
+    /// Whether the server's backup waits for a slot.
+    func isQueued(_ server: String) -> Bool { state.withLock { $0.queued.contains(server) } }
+
     /// Announces the runner of the claimed server's backup.
     func register(_ server: String, _ runner: BackupRunner) { state.withLock { $0.runners[server] = runner } }
+
+    /// Keeps the running backup's latest progress, for `status`.
+    func report(_ progress: BackupProgress) { state.withLock { $0.progress[progress.server] = progress } }
+
+    /// The running backup's latest progress.
+    func progress(of server: String) -> BackupProgress? { state.withLock { $0.progress[server] } }
 
     /// Frees the server once its backup has ended.
     func release(_ server: String) {
         state.withLock { state in
             state.busy.remove(server)
+            state.queued.remove(server)
             state.runners[server] = nil
+            state.progress[server] = nil
         }
     }
 

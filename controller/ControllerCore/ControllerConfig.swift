@@ -3,6 +3,7 @@ import CloudSnapshots
 import CompressionCodecs
 import Foundation
 import Messaging
+import Scheduling
 import SnapfleetConfig
 import SnapfleetCore
 import SnapfleetProtocol
@@ -25,6 +26,13 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     /// a catalog costs its listing pages only; `""` turns the cache off. Default (nil):
     /// `$XDG_CACHE_HOME/snapfleet`, else `$HOME/.cache/snapfleet`.
     public var cacheDirectory: String?
+    /// The time zone schedules are read in (an IANA name such as `Europe/Paris`). Default `UTC`.
+    public var timeZone: String
+    /// How many backups run at once across the fleet (scheduled and on demand); the others wait
+    /// their turn in the order they became due. Default 4.
+    public var maxConcurrentBackups: Int
+    /// The limits `status` judges the fleet by.
+    public var monitoring: MonitoringThresholds
 
     /// The default `listen`.
     public static let defaultListen = "tcp://127.0.0.1:7461"
@@ -34,9 +42,13 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     /// Creates a configuration.
     public init(
         listen: String = defaultListen, keyFile: String, adminSocket: String = defaultAdminSocket,
-        heartbeatIntervalMs: Int = 5000, backupLeaseSeconds: Int = 60, servers: [String: ServerConfig], cacheDirectory: String? = nil
+        heartbeatIntervalMs: Int = 5000, backupLeaseSeconds: Int = 60, servers: [String: ServerConfig], cacheDirectory: String? = nil,
+        timeZone: String = "UTC", maxConcurrentBackups: Int = 4, monitoring: MonitoringThresholds = MonitoringThresholds()
     ) {
         self.cacheDirectory = cacheDirectory
+        self.timeZone = timeZone
+        self.maxConcurrentBackups = maxConcurrentBackups
+        self.monitoring = monitoring
         self.backupLeaseSeconds = backupLeaseSeconds
         self.listen = listen
         self.keyFile = keyFile
@@ -53,6 +65,9 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         case backupLeaseSeconds = "backup_lease_seconds"
         case servers
         case cacheDirectory = "cache_directory"
+        case timeZone = "time_zone"
+        case maxConcurrentBackups = "max_concurrent_backups"
+        case monitoring
     }
 
     /// Decodes, filling in the documented defaults.
@@ -65,7 +80,13 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         backupLeaseSeconds = try container.decodeIfPresent(Int.self, forKey: .backupLeaseSeconds) ?? 60
         servers = try container.decodeIfPresent([String: ServerConfig].self, forKey: .servers) ?? [:]
         cacheDirectory = try container.decodeIfPresent(String.self, forKey: .cacheDirectory)
+        timeZone = try container.decodeIfPresent(String.self, forKey: .timeZone) ?? "UTC"
+        maxConcurrentBackups = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentBackups) ?? 4
+        monitoring = try container.decodeIfPresent(MonitoringThresholds.self, forKey: .monitoring) ?? MonitoringThresholds()
     }
+
+    /// The schedules' time zone (`time_zone`, checked by `validate()`; UTC if it is not known).
+    public var scheduleTimeZone: TimeZone { TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")! }
 
     /// The catalog cache's directory: `cache_directory`, or its default from the environment; nil when off.
     public func resolvedCacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
@@ -83,6 +104,12 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         try ConfigCheck.range(heartbeatIntervalMs, 100...600_000, key: "heartbeat_interval_ms")
         try ConfigCheck.range(backupLeaseSeconds, 5...3600, key: "backup_lease_seconds")
         if let cacheDirectory, !cacheDirectory.isEmpty { try ConfigCheck.absolutePath(cacheDirectory, key: "cache_directory") }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw ConfigCheck.invalid(
+                "time_zone", "'\(timeZone)' is not a time zone this host knows", hint: "an IANA name such as UTC or Europe/Paris")
+        }
+        try ConfigCheck.range(maxConcurrentBackups, 1...10_000, key: "max_concurrent_backups")
+        try monitoring.validate()
         for name in servers.keys.sorted() {
             do { try Wire.checkServerName(name) } catch {
                 throw ConfigCheck.invalid("servers.\(name)", "is not a valid server name: \(error.message)")
@@ -125,13 +152,22 @@ public struct ServerConfig: Codable, Equatable, Sendable {
     public var retentionPolicy: String?
     /// The fewest backups retention ever leaves (default 0).
     public var minimumRedundancy: Int
+    /// When the controller backs the server up by itself, in cron's syntax (`30 2 * * *`), read in
+    /// the controller's `time_zone`; none by default: only on demand.
+    public var schedule: String?
+    /// The name scheduled backups get: `{server}`, `{date}` (YYYY-MM-DD) and `{time}` (HHMM) are
+    /// replaced; none by default.
+    public var backupName: String?
 
     /// Creates server settings.
     public init(
         agentKey: CurvePublicKey, destination: String? = nil, provider: SnapshotProviderKind? = nil, snapshotInstance: String? = nil,
         snapshotDisks: [String] = [], tags: [String: String] = [:], aws: AWSSettings? = nil, local: LocalSettings? = nil,
-        walCompression: Compression = .none, walURLLifetimeSeconds: Int = 7200, retentionPolicy: String? = nil, minimumRedundancy: Int = 0
+        walCompression: Compression = .none, walURLLifetimeSeconds: Int = 7200, retentionPolicy: String? = nil, minimumRedundancy: Int = 0,
+        schedule: String? = nil, backupName: String? = nil
     ) {
+        self.schedule = schedule
+        self.backupName = backupName
         self.retentionPolicy = retentionPolicy
         self.minimumRedundancy = minimumRedundancy
         self.walCompression = walCompression
@@ -156,6 +192,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         case walURLLifetimeSeconds = "wal_url_lifetime_seconds"
         case retentionPolicy = "retention_policy"
         case minimumRedundancy = "minimum_redundancy"
+        case schedule
+        case backupName = "backup_name"
     }
 
     /// Decodes, with empty lists and maps as defaults.
@@ -173,6 +211,14 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         walURLLifetimeSeconds = try container.decodeIfPresent(Int.self, forKey: .walURLLifetimeSeconds) ?? 7200
         retentionPolicy = try container.decodeIfPresent(String.self, forKey: .retentionPolicy)
         minimumRedundancy = try container.decodeIfPresent(Int.self, forKey: .minimumRedundancy) ?? 0
+        schedule = try container.decodeIfPresent(String.self, forKey: .schedule)
+        backupName = try container.decodeIfPresent(String.self, forKey: .backupName)
+    }
+
+    /// The parsed schedule, nil when none is set.
+    public func parsedSchedule() throws(SnapfleetError) -> CronSchedule? {
+        guard let schedule else { return nil }
+        do { return try CronSchedule(parsing: schedule) } catch { throw SnapfleetError(.invalidConfiguration, error.description) }
     }
 
     /// The parsed retention policy, nil when none is set.
@@ -199,6 +245,17 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         try ConfigCheck.range(minimumRedundancy, 0...10_000, key: "\(key).minimum_redundancy")
         do { _ = try parsedRetentionPolicy() } catch {
             throw ConfigCheck.invalid("\(key).retention_policy", error.message, hint: "e.g. REDUNDANCY 7 or RECOVERY WINDOW OF 30 DAYS")
+        }
+        do { _ = try parsedSchedule() } catch {
+            throw ConfigCheck.invalid("\(key).schedule", error.message, hint: "five cron fields, e.g. '30 2 * * *', or @daily")
+        }
+        if schedule != nil, destination == nil || provider == nil {
+            throw ConfigCheck.invalid("\(key).schedule", "needs destination and provider: a scheduled backup must have somewhere to go")
+        }
+        if let backupName {
+            do { _ = try BackupNameTemplate(backupName).render(server: server, at: Date(timeIntervalSince1970: 0), in: .gmt) } catch {
+                throw ConfigCheck.invalid("\(key).backup_name", error.message, hint: "e.g. nightly-{date}")
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Messaging
 import ProgramSupport
+import Scheduling
 import SnapfleetCore
 import SnapfleetProtocol
 import Synchronization
@@ -18,6 +19,10 @@ public final class ControllerService: DaemonService {
     private let activeBackups = ActiveBackups()
     private let walArchives = WALArchives()
     private let adminRequests = AdminRequests()
+    private let history = FleetHistory()
+    private let slots: FairSlots
+    private let scheduler: BackupScheduler
+    private let startedAt = Date()
 
     /// Loads the key, starts ZAP, binds both sockets; errors name `configPath` and the key at fault.
     public init(config: ControllerConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
@@ -30,6 +35,8 @@ public final class ControllerService: DaemonService {
         let bindings = config.serversByKey
         let interval = TimeInterval(config.heartbeatIntervalMs) / 1000
         registry = Mutex(AgentRegistry(bindings: bindings, silenceLimit: 3 * interval))
+        slots = FairSlots(capacity: config.maxConcurrentBackups)
+        scheduler = BackupScheduler(schedules: try Self.schedules(config), timeZone: config.scheduleTimeZone, now: startedAt, logger: logger)
         context = try ZMQContext()
         zap = try ZAPHandler(context: context, logger: logger) { bindings[$0] != nil }
         loop = MessageLoop(logger: logger)
@@ -49,6 +56,13 @@ public final class ControllerService: DaemonService {
             ])
     }
 
+    /// Each scheduled server's parsed schedule (`validate()` has checked them).
+    private static func schedules(_ config: ControllerConfig) throws(SnapfleetError) -> [String: CronSchedule] {
+        var schedules: [String: CronSchedule] = [:]
+        for (server, settings) in config.servers { schedules[server] = try settings.parsedSchedule() }
+        return schedules
+    }
+
     /// Creates the admin socket's directory (0700) if needed, then binds the socket (0600).
     private static func adminSocket(_ context: ZMQContext, path: String) throws(SnapfleetError) -> ZMQSocket {
         let directory = (path as NSString).deletingLastPathComponent
@@ -62,23 +76,92 @@ public final class ControllerService: DaemonService {
         return try Sockets.localRouter(context, path: path)
     }
 
-    /// Runs until `stop()`; first finishes, in the background, the backups a previous run left STARTED.
+    /// Runs until `stop()`; first finishes, in the background, the backups a previous run left
+    /// STARTED, and reads each catalog's newest backups; runs scheduled backups throughout.
     public func run() {
         loop.start()
-        recoverAbandonedBackups()
+        let recoveries = recoverAbandonedBackups()
+        Task { [scheduler, stopped] in
+            await scheduler.run(until: stopped) { [weak self] server, slot in self?.startScheduled(server, slot: slot) }
+        }
+        Task {
+            await self.loadHistory()
+            for recovery in recoveries { await recovery.value }
+            self.catchUpMissedSlots()
+        }
         stopped.wait()
     }
 
     /// One recovery per server with a catalog and a provider; the server counts as busy meanwhile,
     /// so a new backup cannot start (and be taken for an abandoned one) while it runs.
-    private func recoverAbandonedBackups() {
+    private func recoverAbandonedBackups() -> [Task<Void, Never>] {
+        var recoveries: [Task<Void, Never>] = []
         for (server, serverConfig) in config.servers.sorted(by: { $0.key < $1.key })
         where serverConfig.destination != nil && serverConfig.provider != nil {
             guard activeBackups.claim(server) else { continue }
             let recovery = StartedBackupRecovery(server: server, config: serverConfig, askAgent: agentAsker(server), logger: logger)
-            Task { [activeBackups] in
-                _ = await recovery.run()
-                activeBackups.release(server)
+            recoveries.append(
+                Task { [activeBackups] in
+                    _ = await recovery.run()
+                    activeBackups.release(server)
+                })
+        }
+        return recoveries
+    }
+
+    /// Reads each catalog's newest backups for `status`, a few catalogs at a time.
+    private func loadHistory() async {
+        let readers = FairSlots(capacity: 8)
+        let cacheRoot = config.resolvedCacheDirectory()
+        await withTaskGroup(of: Void.self) { group in
+            for (server, settings) in config.servers where settings.destination != nil {
+                let loader = FleetHistoryLoader(server: server, config: settings, cacheRoot: cacheRoot)
+                group.addTask { [history, logger] in
+                    await readers.acquire()
+                    let record = await BlockingPool.shared.run { loader.load() }
+                    readers.release()
+                    if let error = record.catalogError {
+                        logger.warning("catalog not read for status", metadata: ["server": "\(server)", "error": "\(error)"])
+                    }
+                    history.merge(loaded: record, into: server)
+                }
+            }
+        }
+    }
+
+    /// A scheduled server whose newest slot before this start passed without a backup gets one
+    /// now (one, however many slots passed); the slot is logged and shown by `status`. A server
+    /// with no backup at all is not caught up: nothing tells a new server from a missed one.
+    private func catchUpMissedSlots() {
+        for server in config.servers.keys.sorted() {
+            guard let started = history.record(of: server).lastBackup?.startedAt.flatMap(Timestamp.parse),
+                let slot = scheduler.missedSlot(of: server, lastRun: started, now: startedAt)
+            else { continue }
+            logger.warning(
+                "a scheduled backup was missed while the controller was down; taking it now",
+                metadata: ["server": "\(server)", "slot": "\(Timestamp.rfc3339(slot))"])
+            history.update(server) { $0.missedSlot = slot }
+            startScheduled(server, slot: slot)
+        }
+    }
+
+    /// Starts the scheduled backup of `server` for `slot`, unless its previous one is still running or queued.
+    private func startScheduled(_ server: String, slot: Date) {
+        guard let settings = config.servers[server] else { return }
+        guard !activeBackups.isBusy(server) else {
+            return logger.warning(
+                "scheduled backup skipped: the previous backup of this server is still running or queued",
+                metadata: ["server": "\(server)", "slot": "\(Timestamp.rfc3339(slot))"])
+        }
+        // `validate()` rendered the template once already; it cannot fail for another date.
+        let name = settings.backupName.flatMap { try? BackupNameTemplate($0).render(server: server, at: slot, in: config.scheduleTimeZone) }
+        let coordinator = coordinator(server, settings)
+        logger.info("scheduled backup due", metadata: ["server": "\(server)", "slot": "\(Timestamp.rfc3339(slot))"])
+        Task { [logger] in
+            do throws(SnapfleetError) {
+                _ = try await coordinator.run(BackupRunRequest(server: server, name: name, immediateCheckpoint: false))
+            } catch {
+                logger.error("scheduled backup not taken", metadata: ["server": "\(server)", "error": "\(error)"])
             }
         }
     }
@@ -213,10 +296,9 @@ public final class ControllerService: DaemonService {
             let error = SnapfleetError(.unknownServer, "no server named '\(request.server)' in the configuration")
             return answerOperator(inbound, .error(replyingTo: inbound.envelope.id, error))
         }
-        let coordinator = BackupCoordinator(
-            server: request.server, config: serverConfig, leaseSeconds: config.backupLeaseSeconds, cacheRoot: config.resolvedCacheDirectory(),
-            preflight: preflightRunner(request.server), askAgent: agentAsker(request.server), logger: logger, active: activeBackups,
-            onProgress: { [loop] progress in loop.send(Envelope(.backupProgress(progress)), to: inbound.peer) })
+        let coordinator = coordinator(request.server, serverConfig) { [loop] progress in
+            loop.send(Envelope(.backupProgress(progress)), to: inbound.peer)
+        }
         Task {
             let reply: Message
             do throws(SnapfleetError) {
@@ -226,6 +308,30 @@ public final class ControllerService: DaemonService {
             }
             self.answerOperator(inbound, .reply(to: inbound.envelope.id, reply))
         }
+    }
+
+    /// A coordinator for one backup of `server`; `onProgress` hears its progress.
+    private func coordinator(
+        _ server: String, _ settings: ServerConfig, onProgress: @escaping @Sendable (BackupProgress) -> Void = { _ in }
+    ) -> BackupCoordinator {
+        BackupCoordinator(
+            server: server, config: settings, leaseSeconds: config.backupLeaseSeconds, cacheRoot: config.resolvedCacheDirectory(),
+            preflight: preflightRunner(server), askAgent: agentAsker(server), logger: logger, active: activeBackups, slots: slots,
+            history: history, onProgress: onProgress)
+    }
+
+    /// The fleet's state, from memory: answered on the loop's thread.
+    private func status(_ request: StatusRequest, _ inbound: Inbound) {
+        let builder = FleetStatusBuilder(
+            config: config, agents: registry.withLock { $0.list() }, history: history, active: activeBackups, scheduler: scheduler, slots: slots,
+            startedAt: startedAt)
+        let answer: Envelope
+        do throws(SnapfleetError) {
+            answer = .reply(to: inbound.envelope.id, .statusReport(try builder.report(request, now: Date())))
+        } catch {
+            answer = .error(replyingTo: inbound.envelope.id, error)
+        }
+        answerOperator(inbound, answer)
     }
 
     /// A restore may create disks and wait for them: it runs as a task; the reply comes at its end.
@@ -288,6 +394,8 @@ public final class ControllerService: DaemonService {
             backup(request, inbound)
         case .restoreRun(let request):
             restore(request, inbound)
+        case .statusRequest(let request):
+            status(request, inbound)
         default:
             adminRequests.end(inbound)
             refuse(inbound, SnapfleetError(.unexpectedMessage, "\(inbound.envelope.message.type.rawValue) is not an operator request"))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControllerCore
+import Foundation
 import Logging
 import Messaging
 import ProgramSupport
@@ -15,7 +16,8 @@ struct Controller: ParsableCommand {
         discussion: "Exit status: 0 success, 1 the operation failed or was refused, 2 bad configuration or key file.",
         version: snapfleetVersion,
         subcommands: [
-            Serve.self, Agents.self, CheckCommand.self, BackupCommand.self, RestoreCommand.self, ListBackupsCommand.self, ShowBackupCommand.self,
+            Serve.self, Agents.self, StatusCommand.self, CheckCommand.self, BackupCommand.self, RestoreCommand.self, ListBackupsCommand.self,
+            ShowBackupCommand.self,
             KeepCommand.self, DeleteBackupCommand.self, CheckWALArchiveCommand.self, KeygenCommand.self,
         ]
     )
@@ -71,6 +73,57 @@ struct Agents: ParsableCommand {
         } catch {
             ProgramExit.fail("snapfleet-controller", error)
         }
+    }
+}
+
+/// `status`: the fleet at a glance, with Nagios exit statuses.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each server's agent, backups, schedule and problems (asks the running controller).",
+        discussion: """
+            Exit status as Nagios plugins report: 0 all OK, 1 a WARNING, 2 a CRITICAL, 3 the \
+            controller could not be asked. The limits are 'monitoring:' in the configuration.
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Only this server (default: the whole fleet).")
+    var server: String?
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        let config = options.load()
+        let level: HealthLevel
+        do throws(SnapfleetError) {
+            var servers: [ServerStatus] = []
+            var page = try ask(config, after: nil)
+            servers += page.servers
+            while page.more, let last = page.servers.last {
+                page = try ask(config, after: last.server)
+                servers += page.servers
+            }
+            if format == .json {
+                print(StatusOutput.json(servers, last: page))
+            } else {
+                print(StatusOutput.summary(servers, last: page))
+                print(StatusOutput.table(servers))
+            }
+            level = servers.map(\.level).max() ?? .ok
+        } catch {
+            FileHandle.standardError.write(Data("snapfleet-controller: \(error)\n".utf8))
+            throw ExitCode(3)
+        }
+        if level != .ok { throw ExitCode(level.exitStatus) }
+    }
+
+    private func ask(_ config: ControllerConfig, after: String?) throws(SnapfleetError) -> StatusReport {
+        let request = Message.statusRequest(StatusRequest(server: server, after: after))
+        let reply = try LocalClient.call(request, socketPath: config.adminSocket, timeout: .seconds(10))
+        guard case .statusReport(let report) = reply else {
+            throw SnapfleetError(.unexpectedMessage, "controller answered status_request with \(reply.type.rawValue)")
+        }
+        return report
     }
 }
 
