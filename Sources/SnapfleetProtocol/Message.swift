@@ -72,6 +72,8 @@ public enum Message: Sendable, Equatable {
     case restorePrepare(RestorePrepare)
     /// See `MessageType.restoreReport`.
     case restoreReport(RestoreReport)
+    /// See `MessageType.walArchiving`.
+    case walArchiving(WALArchivingReport)
 
     /// The message's type.
     public var type: MessageType {
@@ -111,6 +113,7 @@ public enum Message: Sendable, Equatable {
         case .statusReport: .statusReport
         case .restorePrepare: .restorePrepare
         case .restoreReport: .restoreReport
+        case .walArchiving: .walArchiving
         }
     }
 
@@ -149,6 +152,7 @@ public enum Message: Sendable, Equatable {
         case .statusReport(let body): body
         case .restorePrepare(let body): body
         case .restoreReport(let body): body
+        case .walArchiving(let body): body
         }
     }
 
@@ -190,6 +194,7 @@ public enum Message: Sendable, Equatable {
         case .statusReport: .statusReport(try body.decode(StatusReport.self))
         case .restorePrepare: .restorePrepare(try body.decode(RestorePrepare.self))
         case .restoreReport: .restoreReport(try body.decode(RestoreReport.self))
+        case .walArchiving: .walArchiving(try body.decode(WALArchivingReport.self))
         }
     }
 }

@@ -73,6 +73,8 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case statusRequest = "status_request"
     /// Controller → operator: the answer to `status_request`.
     case statusReport = "status_report"
+    /// Agent → controller: how its WAL archiving stands.
+    case walArchiving = "wal_archiving"
 
     /// Whether a message of this type is a request, a reply or a notification.
     public var kind: Kind {
@@ -83,7 +85,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
         case .helloAck, .error, .backupState, .backupStopped, .diskMapResult, .agents, .checkReport, .backupResult, .walURLs, .walStored,
             .walData, .restoreResult, .restoreReport, .statusReport:
             return .reply
-        case .heartbeat, .backupLeaseExpired, .backupProgress:
+        case .heartbeat, .backupLeaseExpired, .backupProgress, .walArchiving:
             return .notification
         }
     }
@@ -91,7 +93,8 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     /// Who may send a message of this type.
     public var sender: Sender {
         switch self {
-        case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult, .walURLsRequest, .walPut, .walGet, .restoreReport:
+        case .hello, .backupState, .backupStopped, .backupLeaseExpired, .diskMapResult, .walURLsRequest, .walPut, .walGet, .restoreReport,
+            .walArchiving:
             return .agent
         case .helloAck, .backupStart, .backupRenew, .backupStop, .backupAbort, .backupStatus, .diskMap, .agents, .checkReport, .backupResult,
             .backupProgress, .walURLs, .restoreResult, .restorePrepare, .statusReport:

@@ -130,6 +130,10 @@ public struct ServerStatus: WireBody {
     public var retentionPolicy: String?
     /// How the last retention run went ("applied at …" or why it failed).
     public var retention: String?
+    /// The agent's last WAL archiving report (the last known one while the agent is away).
+    public var walArchiving: WALArchivingReport?
+    /// How long the oldest WAL file not yet archived has waited, in seconds (0 when none waits).
+    public var walLagSeconds: Int?
 
     /// Creates a status with nothing known but the name and the agent.
     public init(server: String, agentConnected: Bool) {
@@ -153,6 +157,8 @@ public struct ServerStatus: WireBody {
         case running, queued
         case retentionPolicy = "retention_policy"
         case retention
+        case walArchiving = "wal_archiving"
+        case walLagSeconds = "wal_lag_seconds"
     }
 
     /// Checks the name and bounds every text.
@@ -168,6 +174,8 @@ public struct ServerStatus: WireBody {
         try lastBackup?.validate()
         try lastGoodBackup?.validate()
         try running?.validate()
+        try walArchiving?.validate()
+        if let walLagSeconds { try Wire.checkRange(walLagSeconds, 0...Int(Int32.max), field: "wal_lag_seconds") }
     }
 }
 

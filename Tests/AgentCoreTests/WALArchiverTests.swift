@@ -275,6 +275,35 @@ struct WALArchiverTests {
         #expect(try rig.push(segment(1))?.get().alreadyArchived == true)
     }
 
+    @Test("the archiving report counts archived and failed uploads, the files still waiting and since when, and the URLs in hand")
+    func reportFollowsProgress() throws {
+        let rig = try Rig()
+        #expect(rig.archiver.report() == WALArchivingReport(), "nothing has happened yet")
+        for number in 1...2 {
+            try rig.write(segment(number))
+            try rig.markReady(segment(number))
+        }
+        try rig.store.putObject(rig.controller.key(segment(2)), Array("different".utf8))  // segment 2 cannot be stored
+        let scannedAt = Date()
+        rig.archiver.scanReady(now: scannedAt)
+        #expect(eventually { rig.archiver.report().archivedCount == 1 && rig.archiver.report().failedCount == 1 })
+
+        let report = rig.archiver.report()
+        #expect(report.lastArchivedWAL == segment(1))
+        #expect(report.lastFailedWAL == segment(2))
+        #expect(report.lastError?.isEmpty == false)
+        #expect(report.waiting == 1, "segment 2 is still .ready and not stored")
+        #expect(report.oldestWaitingSince == Timestamp.rfc3339(scannedAt))
+        let handedOver = Set(rig.controller.urlRequests.flatMap(\.names))
+        #expect(report.urlsInHand == handedOver.count - 1, "every file's URLs in hand but those of the one archived")
+        try report.validate()
+
+        try FileManager.default.removeItem(atPath: rig.data.file("pg_wal/archive_status/\(segment(2)).ready"))
+        rig.archiver.scanReady()
+        #expect(rig.archiver.report().waiting == 0, "a file PostgreSQL no longer marks ready stops waiting")
+        #expect(rig.archiver.report().oldestWaitingSince == nil)
+    }
+
     @Test("a path that is not a file of pg_wal is refused before the controller is asked")
     func refusesOtherPaths() throws {
         let rig = try Rig()

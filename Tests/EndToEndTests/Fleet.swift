@@ -107,6 +107,22 @@ final class Fleet: @unchecked Sendable {
         try listAgents().first { $0["server"] == .string(server) }
     }
 
+    /// `snapfleet-controller status --format json [SERVER]`: its exit status and document (empty when it printed none).
+    func status(_ server: String? = nil) throws -> (exit: Int32, json: [String: JSONValue]) {
+        let command = [BuiltProducts.path("snapfleet-controller"), "status", "--config", controllerConfig, "--format", "json"]
+        let output = try Shell.run(command + (server.map { [$0] } ?? []))
+        guard case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8)) else {
+            return (output.status, [:])
+        }
+        return (output.status, document)
+    }
+
+    /// The first server of a `status` document.
+    static func firstServer(_ document: [String: JSONValue]) -> [String: JSONValue] {
+        guard case .array(let servers)? = document["servers"], case .object(let server)? = servers.first else { return [:] }
+        return server
+    }
+
     /// Waits until the server's agent is connected and reports PostgreSQL up; `log` (the agent's)
     /// goes into the error.
     func waitForAgent(_ server: String = "pg1", log: ProgramProcess? = nil) throws {

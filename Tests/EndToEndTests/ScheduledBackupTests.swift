@@ -9,19 +9,9 @@ import Testing
     "scheduled backups and status", .serialized,
     .requires(BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable, "needs the built programs and loop devices"))
 struct ScheduledBackupTests {
-    /// `status --format json`: its exit status and document (empty when it printed none).
-    private func status(_ fleet: Fleet) throws -> (exit: Int32, json: [String: JSONValue]) {
-        let output = try Shell.run([BuiltProducts.path("snapfleet-controller"), "status", "--config", fleet.controllerConfig, "--format", "json"])
-        guard case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8)) else {
-            return (output.status, [:])
-        }
-        return (output.status, document)
-    }
+    private func status(_ fleet: Fleet) throws -> (exit: Int32, json: [String: JSONValue]) { try fleet.status() }
 
-    private func server(_ document: [String: JSONValue]) -> [String: JSONValue] {
-        guard case .array(let servers)? = document["servers"], case .object(let server)? = servers.first else { return [:] }
-        return server
-    }
+    private func server(_ document: [String: JSONValue]) -> [String: JSONValue] { Fleet.firstServer(document) }
 
     @Test("an every-minute schedule: status is CRITICAL (no DONE backup) with the next slot, then a named backup runs by itself and status is OK")
     func everyMinute() throws {

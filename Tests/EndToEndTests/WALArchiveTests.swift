@@ -22,6 +22,17 @@ struct WALArchiveTests {
         #expect(setup.fleet.controller?.log.contains("WAL URL issued") == true, "the controller logs every URL it signs")
         #expect(!setup.s3.log.contains("refused"), "every request carried a valid signature:\n\(setup.s3.log.suffix(2000))")
         #expect(setup.s3.log.contains("PUT /\(setup.bucket)/catalog/pg1/wals/"), "uploads went straight to the store")
+
+        let reported = try eventually(timeout: .seconds(10)) { try setup.walArchiving()["last_archived_wal"] == .string(last) }
+        let archiving = try setup.walArchiving()
+        #expect(reported, "status shows the last segment archived: \(archiving)")
+        #expect(archiving["failed_count"] == .number(0))
+        guard case .number(let count)? = archiving["archived_count"], case .number(let inHand)? = archiving["urls_in_hand"] else {
+            Issue.record("no counts in \(archiving)")
+            return
+        }
+        #expect(count >= 110)
+        #expect(inHand > 0, "the agent holds URLs for the segments to come")
     }
 
     @Test("a standby replays the archive with wal-fetch, is promoted, and archives its timeline history file (gzip)")
@@ -73,6 +84,23 @@ struct WALArchiveTests {
                 == "somebody else's WAL\n")
         #expect(setup.agent.log.contains("already holds a different \(next)"), "\(setup.agent.log.suffix(2000))")
         #expect(setup.cluster.logTail(lines: 200).contains("already holds a different \(next)"), "wal-push says why, in PostgreSQL's log")
+
+        // The stall shows in status: the file waits, archiving is failing, and the exit status says so.
+        let stalled = try eventually(timeout: .seconds(10)) { try setup.walArchiving()["last_failed_wal"] == .string(next) }
+        let status = try setup.fleet.status("pg1")
+        let server = Fleet.firstServer(status.json)
+        #expect(stalled, "\(server)")
+        guard case .object(let archiving)? = server["wal_archiving"], case .array(let problems)? = server["problems"] else {
+            Issue.record("no wal_archiving in \(server)")
+            return
+        }
+        #expect(archiving["waiting"] == .number(1), "\(archiving)")
+        #expect(archiving["oldest_waiting_since"] != nil)
+        #expect(problems.contains { if case .string(let text) = $0 { text.hasPrefix("WAL archiving is failing: \(next): ") } else { false } })
+        #expect(status.exit >= 1)
+        let text = try Shell.run([BuiltProducts.path("snapfleet-controller"), "status", "--config", setup.fleet.controllerConfig, "pg1"])
+        #expect(text.stdout.contains("1 waiting"), "\(text.stdout)")
+        #expect(text.stdout.contains("failing"), "\(text.stdout)")
     }
 
     @Test("store errors (503s, dropped connections, bodies damaged on the way) are retried: all archived, nothing acknowledged early")
@@ -207,6 +235,12 @@ final class WALSetup {
             throw FleetError(
                 "\(segment) not archived: \(try psql("SELECT * FROM pg_stat_archiver"))\n\(agent.log.suffix(3000))\n\(cluster.logTail())")
         }
+    }
+
+    /// The `wal_archiving` object `status` shows for pg1 (empty when there is none).
+    func walArchiving() throws -> [String: JSONValue] {
+        guard case .object(let archiving)? = Fleet.firstServer(try fleet.status("pg1").json)["wal_archiving"] else { return [:] }
+        return archiving
     }
 
     /// `pg_stat_archiver.failed_count`.

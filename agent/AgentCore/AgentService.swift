@@ -88,6 +88,7 @@ public final class AgentService: DaemonService {
         switch action {
         case .sendHeartbeat:
             loop.send(Envelope(.heartbeat), to: controller)
+            reportArchiving()
         case .sendHello:
             let hello = Hello(server: config.server, agentVersion: snapfleetVersion, hostname: Host.name, postgres: report.withLock { $0 })
             loop.request(.hello(hello), to: controller, timeout: .seconds(5)) { [weak self] in self?.helloAnswered($0) }
@@ -100,12 +101,26 @@ public final class AgentService: DaemonService {
         case .success(let inbound):
             guard case .helloAck(let ack) = inbound.envelope.message else { return }
             link.withLock { $0.accepted(ack, now: now) }
+            lastArchivingReport.withLock { $0 = nil }  // a new controller session knows nothing yet
+            reportArchiving()
             logger.info("accepted by controller", metadata: ["server": "\(ack.server)", "controller.version": "\(ack.controllerVersion)"])
         case .failure(let error):
             link.withLock { $0.helloFailed(error, now: now) }
             let level: Logger.Level = error.code == .notAuthorized ? .error : .warning
             logger.log(level: level, "controller did not accept hello", metadata: ["error.code": "\(error.code.rawValue)", "error": "\(error)"])
         }
+    }
+
+    private let lastArchivingReport = Mutex<WALArchivingReport?>(nil)
+
+    /// Sends `wal_archiving` when it differs from the last one sent (at most once a heartbeat).
+    private func reportArchiving() {
+        let report = archiver.report()
+        let changed = lastArchivingReport.withLock { last in
+            defer { last = report }
+            return last != report
+        }
+        if changed { loop.send(Envelope(.walArchiving(report)), to: controller) }
     }
 
     private func handle(_ inbound: Inbound) {

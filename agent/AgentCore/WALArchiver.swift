@@ -32,7 +32,23 @@ final class WALArchiver: Sendable {
         var failedAt: [String: Date] = [:]
         /// When each segment of the last hour was archived: the WAL rate the look-ahead follows.
         var recent: [Date] = []
+        /// When each file not yet archived was first seen ready: the archive lag.
+        var waitingSince: [String: Date] = [:]
+        var progress = Progress()
         var stopping = false
+    }
+
+    /// What `wal_archiving` reports, kept as uploads end.
+    struct Progress: Sendable, Equatable {
+        var archivedCount = 0
+        var failedCount = 0
+        var lastArchived: (name: String, at: Date)?
+        var lastFailed: (name: String, at: Date, error: String)?
+
+        static func == (lhs: Progress, rhs: Progress) -> Bool {
+            lhs.archivedCount == rhs.archivedCount && lhs.failedCount == rhs.failedCount
+                && lhs.lastArchived?.name == rhs.lastArchived?.name && lhs.lastFailed?.at == rhs.lastFailed?.at
+        }
     }
 
     private let layout: @Sendable () -> Layout?
@@ -82,6 +98,7 @@ final class WALArchiver: Sendable {
             if let stored = state.stored[name] { return stored }
             state.waiters[name, default: []].append(completion)
             state.failedAt[name] = nil
+            if state.waitingSince[name] == nil { state.waitingSince[name] = Date() }
             if !state.inFlight.contains(name), !state.queued.contains(name) { state.queued.insert(name, at: 0) }
             return nil
         }
@@ -97,6 +114,7 @@ final class WALArchiver: Sendable {
         let ready = entries.filter { $0.hasSuffix(".ready") }.map { String($0.dropLast(6)) }.sorted()
         let added = state.withLock { state in
             var added = 0
+            Self.noteWaiting(ready, in: &state, now: now)
             for name in ready where state.stored[name] == nil && !state.inFlight.contains(name) && !state.queued.contains(name) {
                 if let failed = state.failedAt[name], now.timeIntervalSince(failed) < 5 { continue }
                 state.queued.append(name)
@@ -105,6 +123,24 @@ final class WALArchiver: Sendable {
             return added
         }
         for _ in 0..<added { work.signal() }
+    }
+
+    /// Files ready and not stored are waiting since first seen; files no longer ready (archived
+    /// by an earlier agent, or the cluster moved on) and not asked for by PostgreSQL stop waiting.
+    private static func noteWaiting(_ ready: [String], in state: inout State, now: Date) {
+        let readySet = Set(ready)
+        state.waitingSince = state.waitingSince.filter { readySet.contains($0.key) || state.waiters[$0.key] != nil }
+        for name in ready where state.stored[name] == nil && state.waitingSince[name] == nil { state.waitingSince[name] = now }
+    }
+
+    /// How archiving stands, for the controller's `status` and metrics.
+    func report(now: Date = Date()) -> WALArchivingReport {
+        let (progress, waiting, oldest) = state.withLock { ($0.progress, $0.waitingSince.count, $0.waitingSince.values.min()) }
+        return WALArchivingReport(
+            archivedCount: progress.archivedCount, failedCount: progress.failedCount, lastArchivedWAL: progress.lastArchived?.name,
+            lastArchivedAt: progress.lastArchived.map { Timestamp.rfc3339($0.at) }, lastFailedWAL: progress.lastFailed?.name,
+            lastFailedAt: progress.lastFailed.map { Timestamp.rfc3339($0.at) }, lastError: progress.lastFailed?.error, waiting: waiting,
+            oldestWaitingSince: oldest.map { Timestamp.rfc3339($0) }, urlsInHand: capabilities.inHand(now: now))
     }
 
     // MARK: - Workers
@@ -160,15 +196,21 @@ final class WALArchiver: Sendable {
     private func finish(_ name: String, _ result: Result<WALStored, SnapfleetError>) {
         let waiters = state.withLock { state in
             state.inFlight.remove(name)
+            let now = Date()
             switch result {
             case .success(let stored):
                 state.stored[name] = stored
-                let now = Date()
+                state.waitingSince[name] = nil
+                state.progress.archivedCount += 1
+                // Uploads run in parallel and end out of order: the newest is the highest name, as in pg_stat_archiver.
+                if name >= state.progress.lastArchived?.name ?? "" { state.progress.lastArchived = (name, now) }
                 state.recent.append(now)
                 state.recent.removeAll { now.timeIntervalSince($0) > 3600 }
                 if state.stored.count > 10_000, let oldest = state.stored.keys.min() { state.stored.removeValue(forKey: oldest) }
-            case .failure:
-                state.failedAt[name] = Date()
+            case .failure(let error):
+                state.failedAt[name] = now
+                state.progress.failedCount += 1
+                state.progress.lastFailed = (name, now, error.message)
             }
             return state.waiters.removeValue(forKey: name) ?? []
         }

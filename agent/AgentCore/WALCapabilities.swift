@@ -81,6 +81,11 @@ final class WALCapabilities: Sendable {
     /// How many of `names` have URLs valid for another minute (how far ahead archiving can run alone).
     func heldCount(_ names: [String], now: Date = Date()) -> Int { names.filter { usable($0, now: now) != nil }.count }
 
+    /// How many files have URLs valid for another minute, whatever their name (for `wal_archiving`).
+    func inHand(now: Date = Date()) -> Int {
+        held.withLock { held in held.values.filter { $0.expires > now.addingTimeInterval(60) }.count }
+    }
+
     /// Forgets a file's URLs (after a 403: expired or refused).
     func discard(_ name: String) { _ = held.withLock { $0.removeValue(forKey: name) } }
 

@@ -29,9 +29,16 @@ public struct AgentRegistry: Sendable {
     public mutating func hello(_ hello: Hello, from peer: Peer, key: String?, now: Date) throws(SnapfleetError) -> String {
         let server = try authorize(hello.server, key: key)
         let since = sessions[server].flatMap { $0.peer == peer ? $0.connectedSince : nil } ?? now
-        sessions[server] = AgentSession(peer: peer, hello: hello, connectedSince: since, lastSeen: now, connected: true)
+        let archiving = sessions[server]?.archiving
+        sessions[server] = AgentSession(peer: peer, hello: hello, connectedSince: since, lastSeen: now, connected: true, archiving: archiving)
         return server
     }
+
+    /// Keeps the WAL archiving report of the server's agent.
+    public mutating func recordArchiving(_ report: WALArchivingReport, server: String) { sessions[server]?.archiving = report }
+
+    /// Each server's last WAL archiving report.
+    public func archivingReports() -> [String: WALArchivingReport] { sessions.compactMapValues(\.archiving) }
 
     /// The server a key may speak for, or why not.
     private func authorize(_ claimed: String?, key: String?) throws(SnapfleetError) -> String {
@@ -107,6 +114,8 @@ struct AgentSession: Sendable {
     var connectedSince: Date
     var lastSeen: Date
     var connected: Bool
+    /// The agent's last `wal_archiving` (kept while it is away: the last known state).
+    var archiving: WALArchivingReport?
 
     func info(server: String) -> AgentInfo {
         let facts = hello.postgres.facts

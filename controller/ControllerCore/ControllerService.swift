@@ -194,6 +194,8 @@ public final class ControllerService: DaemonService {
         switch message {
         case .heartbeat:
             break
+        case .walArchiving(let report):
+            registry.withLock { $0.recordArchiving(report, server: server) }
         case .backupLeaseExpired(let notice):
             logger.warning("agent ended a backup whose lease expired", metadata: ["server": "\(server)", "backup.id": "\(notice.backupID)"])
             activeBackups.runner(of: server)?.leaseExpired()
@@ -322,8 +324,9 @@ public final class ControllerService: DaemonService {
 
     /// The fleet's state, from memory: answered on the loop's thread.
     private func status(_ request: StatusRequest, _ inbound: Inbound) {
+        let (agents, archiving) = registry.withLock { ($0.list(), $0.archivingReports()) }
         let builder = FleetStatusBuilder(
-            config: config, agents: registry.withLock { $0.list() }, history: history, active: activeBackups, scheduler: scheduler, slots: slots,
+            config: config, agents: agents, archiving: archiving, history: history, active: activeBackups, scheduler: scheduler, slots: slots,
             startedAt: startedAt)
         let answer: Envelope
         do throws(SnapfleetError) {

@@ -9,6 +9,8 @@ struct FleetStatusBuilder: Sendable {
     let config: ControllerConfig
     /// Every configured server's agent, sorted by server (`AgentRegistry.list()`).
     let agents: [AgentInfo]
+    /// Each server's last WAL archiving report (`AgentRegistry.archivingReports()`).
+    let archiving: [String: WALArchivingReport]
     let history: FleetHistory
     let active: ActiveBackups
     let scheduler: BackupScheduler
@@ -28,11 +30,11 @@ struct FleetStatusBuilder: Sendable {
         let health = ServerHealth(thresholds: config.monitoring, now: now)
         let usage = slots.usage
         return StatusReport(
-            generatedAt: Timestamp.rfc3339(now), servers: page.map { status(of: $0, health: health) }, more: wanted.count > page.count,
+            generatedAt: Timestamp.rfc3339(now), servers: page.map { status(of: $0, health: health, now: now) }, more: wanted.count > page.count,
             backupsRunning: usage.holding, backupsQueued: usage.waiting, maxConcurrentBackups: slots.capacity)
     }
 
-    private func status(of agent: AgentInfo, health: ServerHealth) -> ServerStatus {
+    private func status(of agent: AgentInfo, health: ServerHealth, now: Date) -> ServerStatus {
         let server = agent.server
         let settings = config.servers[server]
         let record = history.record(of: server)
@@ -50,6 +52,10 @@ struct FleetStatusBuilder: Sendable {
         status.queued = active.isQueued(server)
         status.retentionPolicy = settings?.retentionPolicy
         status.retention = record.retention
+        if let report = archiving[server] {
+            status.walArchiving = report
+            status.walLagSeconds = report.oldestWaitingSince.flatMap(Timestamp.parse).map { max(0, Int(now.timeIntervalSince($0))) } ?? 0
+        }
         health.judge(&status, expectsBackups: settings?.destination != nil, history: record)
         return status
     }

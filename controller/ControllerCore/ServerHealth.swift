@@ -20,6 +20,7 @@ struct ServerHealth: Sendable {
     func judge(_ status: inout ServerStatus, expectsBackups: Bool, history: FleetHistory.Record) {
         var problems = agentProblems(status)
         if expectsBackups, history.loaded { problems += backupProblems(status, catalogError: history.catalogError) }
+        if expectsBackups { problems += walProblems(status) }
         problems.sort { $0.level > $1.level }
         status.level = problems.map(\.level).max() ?? .ok
         status.problems = problems.prefix(32).map(\.text)
@@ -48,6 +49,23 @@ struct ServerHealth: Sendable {
         }
         if let attempt = status.lastAttemptError {
             problems.append(Problem(level: .warning, text: "the last backup attempt failed: \(attempt)"))
+        }
+        return problems
+    }
+
+    private func walProblems(_ status: ServerStatus) -> [Problem] {
+        guard let report = status.walArchiving else { return [] }
+        var problems: [Problem] = []
+        let minutes = (status.walLagSeconds ?? 0) / 60
+        let limits = (warning: thresholds.walLagWarningMinutes, critical: thresholds.walLagCriticalMinutes)
+        if let level = Self.level(of: Double(minutes), warning: Double(limits.warning), critical: Double(limits.critical)) {
+            let limit = level == .critical ? limits.critical : limits.warning
+            let files = report.waiting == 1 ? "1 WAL file waits" : "\(report.waiting) WAL files wait"
+            let text = "\(files) to be archived, the oldest for \(minutes) minutes (\(level.rawValue.lowercased()) past \(limit))"
+            problems.append(Problem(level: level, text: text))
+        }
+        if report.failing, let name = report.lastFailedWAL {
+            problems.append(Problem(level: .warning, text: "WAL archiving is failing: \(name): \(report.lastError ?? "no reason given")"))
         }
         return problems
     }

@@ -15,11 +15,11 @@ public enum StatusOutput {
 
     /// An aligned table with a header line, each server's problems indented under it.
     public static func table(_ servers: [ServerStatus]) -> String {
-        let header = ["SERVER", "LEVEL", "AGENT", "LAST BACKUP", "STATUS", "LAST DONE", "NEXT", "NOW"]
+        let header = ["SERVER", "LEVEL", "AGENT", "LAST BACKUP", "STATUS", "LAST DONE", "NEXT", "WAL", "NOW"]
         let rows = servers.map { server in
             [
                 server.server, server.level.rawValue, server.agentConnected ? "connected" : "away", server.lastBackup?.backupID ?? "-",
-                server.lastBackup?.status ?? "-", server.lastGoodBackup?.finishedAt ?? "-", server.nextBackup ?? "-", activity(server),
+                server.lastBackup?.status ?? "-", server.lastGoodBackup?.finishedAt ?? "-", server.nextBackup ?? "-", wal(server), activity(server),
             ]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
@@ -46,6 +46,15 @@ public enum StatusOutput {
         // Plain strings, numbers and bools: encoding cannot fail.
         let document = Document(fleet: whole, level: servers.map(\.level).max() ?? .ok, servers: servers)
         return String(decoding: try! encoder.encode(document), as: UTF8.self)
+    }
+
+    /// "up to date", or how many files wait and for how long; "failing" when the last upload failed.
+    private static func wal(_ server: ServerStatus) -> String {
+        guard let report = server.walArchiving else { return "-" }
+        let lag = server.walLagSeconds ?? 0
+        var text = report.waiting == 0 ? "up to date" : "\(report.waiting) waiting \(lag / 60)m\(lag % 60)s"
+        if report.failing { text += ", failing" }
+        return text
     }
 
     private static func activity(_ server: ServerStatus) -> String {
