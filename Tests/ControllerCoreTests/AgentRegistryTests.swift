@@ -34,6 +34,19 @@ struct AgentRegistryTests {
         Hello(server: server, agentVersion: "0.1.0", hostname: "db1.example", postgres: postgres ?? .up(facts))
     }
 
+    @Test("a reload's bindings end the sessions of removed servers and of keys no longer bound, and keep the others")
+    func rebindEndsStaleSessions() throws {
+        var registry = registry()
+        _ = try registry.hello(hello("pg1"), from: peer1, key: keyA.z85, now: t0)
+        _ = try registry.hello(hello("pg2"), from: peer2, key: keyB.z85, now: t0)
+        let ended = registry.rebind([keyA: ["pg1", "pg4"], stranger: ["pg2"]])
+        #expect(ended == ["pg2"], "pg2 is now bound to another key")
+        #expect(registry.peer(of: "pg1") == peer1)
+        #expect(registry.peer(of: "pg2") == nil)
+        #expect(registry.list().map(\.server) == ["pg1", "pg2", "pg4"])
+        #expect(throws: SnapfleetError.self) { try registry.hello(hello("pg3"), from: peer2, key: keyB.z85, now: t0) }
+    }
+
     @Test("a hello from a key bound to the server it names is accepted")
     func authorizedHello() throws {
         var registry = registry()

@@ -57,6 +57,22 @@ struct ControllerConfigTests {
         try config.validate()
     }
 
+    @Test("shutdown_timeout_seconds defaults to 300 and is bounded")
+    func shutdownTimeout() throws {
+        #expect(try decode(minimal).shutdownTimeoutSeconds == 300)
+        #expect(try decode("shutdown_timeout_seconds: 0\n" + minimal).shutdownTimeoutSeconds == 0)
+        #expect(throws: SnapfleetError.self) { try decode("shutdown_timeout_seconds: -1\n" + minimal).validate() }
+    }
+
+    @Test("a reload may change servers and limits, not the sockets, the key or the heartbeat")
+    func reloadBlocker() throws {
+        let running = try decode(minimal)
+        #expect(running.reloadBlocker(try decode("max_concurrent_backups: 9\ntime_zone: Europe/Paris\n" + minimal)) == nil)
+        #expect(running.reloadBlocker(try decode("key_file: /k\n")) == "key_file changed: that takes a restart of the controller")
+        let moved = try decode("listen: tcp://127.0.0.1:9000\nadmin_socket: /run/x.sock\n" + minimal)
+        #expect(running.reloadBlocker(moved) == "listen, admin_socket changed: that takes a restart of the controller")
+    }
+
     @Test("a missing key_file is named")
     func missingKeyFile() {
         #expect(throws: SnapfleetError(.invalidConfiguration, "\(file): missing key 'key_file'")) { try decode("servers: {}\n") }

@@ -160,6 +160,37 @@ struct LocalBackupTests {
         #expect(!log.contains("lease expired"))
     }
 
+    @Test("SIGTERM during a spread checkpoint: the controller refuses new backups, lets the running one finish DONE, then exits 0")
+    func sigtermLetsTheRunningBackupFinish() throws {
+        let setup = try setUp(postgresSettings: ["checkpoint_timeout": "300", "checkpoint_completion_target": "0.9"])
+        defer { setup.tearDown() }
+        _ = try setup.cluster.psql("CHECKPOINT")
+        _ = try setup.cluster.psql("CREATE TABLE ballast AS SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 2500) g")
+        let controller = try #require(setup.fleet.controller)
+        let running = try ProgramProcess(
+            BuiltProducts.path("snapfleet-controller"), ["backup", "--config", setup.fleet.controllerConfig, "pg1"],
+            logPath: setup.fleet.directory.file("backup.out"))
+        let inCheckpoint = try eventually(timeout: .seconds(20), poll: .milliseconds(200)) {
+            guard case .object(let progress)? = Fleet.firstServer(try setup.fleet.status("pg1").json)["running"] else { return false }
+            return progress["phase"] == .string("checkpoint")
+        }
+        try #require(inCheckpoint, "the backup never showed its checkpoint phase:\n\(controller.log.suffix(3000))")
+
+        kill(controller.pid, SIGTERM)
+        #expect(eventually(timeout: .seconds(5)) { controller.log.contains("waiting for running backups to finish") })
+        let refused = try Shell.run([BuiltProducts.path("snapfleet-controller"), "backup", "--config", setup.fleet.controllerConfig, "pg1"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("the controller is shutting down"), "\(refused.stderr)")
+        #expect(controller.isRunning, "still serving the running backup")
+
+        #expect(running.waitForExit(timeout: .seconds(90)) == 0, "\(running.log)\n\(controller.log.suffix(3000))")
+        let id = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(setup.catalog.path)/pg1/base").first)
+        let info = try String(contentsOfFile: "\(setup.catalog.path)/pg1/base/\(id)/backup.info", encoding: .utf8)
+        #expect(info.contains("status=DONE\n"), "\(info)")
+        #expect(controller.waitForExit(timeout: .seconds(10)) == 0, "the controller exits once the backup is done")
+        #expect(!controller.log.contains("stopping with backups still running"))
+    }
+
     @Test("a tablespace on a second mount: both disks snapshotted, each recorded with its mount point, the tablespace in backup.info")
     func tablespaceOnSecondDisk() throws {
         let setup = try setUp(tablespaceDisk: true)

@@ -137,4 +137,26 @@ struct FairSlotsTests {
         for waiter in waiters { await waiter.value }
         #expect(journal.all == ["in 0", "in 1", "in 2", "in 3", "in 4"])
     }
+
+    @Test("a resize to more slots lets waiters in at once; to fewer, holders keep theirs and the next releases pay the difference")
+    func resize() async throws {
+        let slots = FairSlots(capacity: 1)
+        await slots.acquire()
+        let waiters = (0..<3).map { _ in Task { await slots.acquire() } }
+        while slots.usage.waiting < 3 { try await Task.sleep(for: .milliseconds(1)) }
+
+        slots.resize(to: 3)
+        for waiter in waiters.prefix(2) { await waiter.value }
+        #expect(slots.capacity == 3)
+        #expect(slots.usage.holding == 3 && slots.usage.waiting == 1)
+
+        slots.resize(to: 1)
+        #expect(slots.usage.holding == 3, "nobody loses a slot they hold")
+        slots.release()
+        slots.release()
+        #expect(slots.usage.waiting == 1, "two releases only bring the holders down to the new capacity")
+        slots.release()
+        await waiters[2].value
+        #expect(slots.usage.holding == 1 && slots.usage.waiting == 0)
+    }
 }

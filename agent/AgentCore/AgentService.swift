@@ -69,6 +69,11 @@ public final class AgentService: DaemonService {
         stopped.wait()
     }
 
+    /// SIGHUP: the agent's few settings (controller, keys, PostgreSQL) are read at start only.
+    public func reload() {
+        logger.warning("SIGHUP ignored: the agent reads its configuration only at start; restart it to apply a change")
+    }
+
     /// Ends any running backup (so PostgreSQL is not left in backup mode), then disconnects.
     public func stop() async {
         archiver.stop()

@@ -10,9 +10,9 @@ import SnapfleetProtocol
 /// server named in a hello is checked against that key's bindings.
 public struct AgentRegistry: Sendable {
     /// Key → the servers it may speak for.
-    private let bindings: [CurvePublicKey: Set<String>]
+    private var bindings: [CurvePublicKey: Set<String>]
     /// Every configured server name.
-    private let servers: [String]
+    private var servers: [String]
     /// How long an agent may stay silent before it counts as disconnected.
     private let silenceLimit: TimeInterval
     private var sessions: [String: AgentSession] = [:]
@@ -30,8 +30,22 @@ public struct AgentRegistry: Sendable {
         let server = try authorize(hello.server, key: key)
         let since = sessions[server].flatMap { $0.peer == peer ? $0.connectedSince : nil } ?? now
         let archiving = sessions[server]?.archiving
-        sessions[server] = AgentSession(peer: peer, hello: hello, connectedSince: since, lastSeen: now, connected: true, archiving: archiving)
+        sessions[server] = AgentSession(
+            peer: peer, hello: hello, key: key ?? "", connectedSince: since, lastSeen: now, connected: true, archiving: archiving)
         return server
+    }
+
+    /// Puts in a reloaded fleet's bindings. The session of a server no longer configured, or
+    /// whose agent's key may no longer speak for it, ends; returns those servers, sorted.
+    public mutating func rebind(_ bindings: [CurvePublicKey: Set<String>]) -> [String] {
+        self.bindings = bindings
+        servers = bindings.values.flatMap { $0 }.sorted()
+        let ended = sessions.filter { server, session in
+            guard let key = try? CurvePublicKey(z85: session.key) else { return true }
+            return bindings[key]?.contains(server) != true
+        }.keys.sorted()
+        for server in ended { sessions[server] = nil }
+        return ended
     }
 
     /// Keeps the WAL archiving report of the server's agent.
@@ -111,6 +125,8 @@ public struct AgentRegistry: Sendable {
 struct AgentSession: Sendable {
     var peer: Peer
     var hello: Hello
+    /// The authenticated key (Z85) it connected with.
+    var key: String
     var connectedSince: Date
     var lastSeen: Date
     var connected: Bool

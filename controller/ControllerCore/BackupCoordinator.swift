@@ -27,6 +27,8 @@ struct BackupCoordinator: Sendable {
     let history: FleetHistory
     /// Hears the running backup's progress (the operator waiting for it); it is logged too.
     var onProgress: @Sendable (BackupProgress) -> Void = { _ in }
+    /// Raised when the controller is shutting down: a backup still queued then does not start.
+    var draining = Flag()
 
     /// Runs the backup to its end; refuses with `preflight_failed` before creating anything.
     func run(_ request: BackupRunRequest) async throws(SnapfleetError) -> BackupRunOutcome {
@@ -38,6 +40,9 @@ struct BackupCoordinator: Sendable {
         await slots.acquire()
         defer { slots.release() }
         active.setQueued(server, false)
+        guard !draining.isRaised else {
+            throw SnapfleetError(.refused, "the controller is shutting down: the backup of '\(server)' was not started", retryable: true)
+        }
         do {
             return try await runHoldingSlot(request)
         } catch {
@@ -182,6 +187,9 @@ final class ActiveBackups: Sendable {
     func claim(_ server: String) -> Bool {
         state.withLock { $0.busy.insert(server).inserted }
     }
+
+    /// The servers with a backup running or queued (or a recovery running), sorted.
+    var busyServers: [String] { state.withLock { $0.busy.sorted() } }
 
     /// Whether a backup of the server is running or queued.
     func isBusy(_ server: String) -> Bool { state.withLock { $0.busy.contains(server) } }

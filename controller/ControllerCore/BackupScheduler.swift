@@ -19,6 +19,18 @@ final class BackupScheduler: Sendable {
         self.logger = logger
     }
 
+    /// Puts in a reloaded configuration's schedules: unchanged ones keep their next slot, new and
+    /// changed ones count from `now`; a new time zone restarts every schedule from `now`.
+    func replace(_ schedules: [String: CronSchedule], timeZone: TimeZone, now: Date) {
+        book.withLock { book in
+            if book.timeZone == timeZone {
+                book.replace(with: schedules, now: now)
+            } else {
+                book = ScheduleBook(schedules: schedules, timeZone: timeZone, now: now)
+            }
+        }
+    }
+
     /// The server's next slot.
     func nextSlot(of server: String) -> Date? { book.withLock { $0.nextSlot(of: server) } }
 

@@ -33,6 +33,9 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     public var maxConcurrentBackups: Int
     /// The limits `status` judges the fleet by.
     public var monitoring: MonitoringThresholds
+    /// On SIGTERM, how long running backups may take to finish before the controller exits
+    /// anyway (its next start finishes or reconciles them), in seconds. Default 300.
+    public var shutdownTimeoutSeconds: Int
 
     /// The default `listen`.
     public static let defaultListen = "tcp://127.0.0.1:7461"
@@ -43,8 +46,10 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     public init(
         listen: String = defaultListen, keyFile: String, adminSocket: String = defaultAdminSocket,
         heartbeatIntervalMs: Int = 5000, backupLeaseSeconds: Int = 60, servers: [String: ServerConfig], cacheDirectory: String? = nil,
-        timeZone: String = "UTC", maxConcurrentBackups: Int = 4, monitoring: MonitoringThresholds = MonitoringThresholds()
+        timeZone: String = "UTC", maxConcurrentBackups: Int = 4, monitoring: MonitoringThresholds = MonitoringThresholds(),
+        shutdownTimeoutSeconds: Int = 300
     ) {
+        self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
         self.cacheDirectory = cacheDirectory
         self.timeZone = timeZone
         self.maxConcurrentBackups = maxConcurrentBackups
@@ -68,6 +73,7 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         case timeZone = "time_zone"
         case maxConcurrentBackups = "max_concurrent_backups"
         case monitoring
+        case shutdownTimeoutSeconds = "shutdown_timeout_seconds"
     }
 
     /// Decodes, filling in the documented defaults.
@@ -83,6 +89,7 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         timeZone = try container.decodeIfPresent(String.self, forKey: .timeZone) ?? "UTC"
         maxConcurrentBackups = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentBackups) ?? 4
         monitoring = try container.decodeIfPresent(MonitoringThresholds.self, forKey: .monitoring) ?? MonitoringThresholds()
+        shutdownTimeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .shutdownTimeoutSeconds) ?? 300
     }
 
     /// The schedules' time zone (`time_zone`, checked by `validate()`; UTC if it is not known).
@@ -110,12 +117,25 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         }
         try ConfigCheck.range(maxConcurrentBackups, 1...10_000, key: "max_concurrent_backups")
         try monitoring.validate()
+        try ConfigCheck.range(shutdownTimeoutSeconds, 0...86_400, key: "shutdown_timeout_seconds")
         for name in servers.keys.sorted() {
             do { try Wire.checkServerName(name) } catch {
                 throw ConfigCheck.invalid("servers.\(name)", "is not a valid server name: \(error.message)")
             }
             try servers[name]!.validate(server: name)
         }
+    }
+
+    /// Why `next` cannot replace this configuration in a running controller (sockets and the
+    /// key are set up at start); nil when it can.
+    public func reloadBlocker(_ next: ControllerConfig) -> String? {
+        let fixed: [(String, Bool)] = [
+            ("listen", listen == next.listen), ("key_file", keyFile == next.keyFile), ("admin_socket", adminSocket == next.adminSocket),
+            ("heartbeat_interval_ms", heartbeatIntervalMs == next.heartbeatIntervalMs),
+        ]
+        let changed = fixed.filter { !$0.1 }.map(\.0)
+        guard !changed.isEmpty else { return nil }
+        return "\(changed.joined(separator: ", ")) changed: that takes a restart of the controller"
     }
 
     /// Which servers each agent key may speak for.

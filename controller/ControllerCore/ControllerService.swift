@@ -3,19 +3,26 @@ import Logging
 import Messaging
 import ProgramSupport
 import Scheduling
+import SnapfleetConfig
 import SnapfleetCore
 import SnapfleetProtocol
 import Synchronization
 
 /// The running controller: the agents' CURVE socket, the admin socket, the registry.
 public final class ControllerService: DaemonService {
-    private let config: ControllerConfig
+    /// The configuration in force: replaced whole by a reload (SIGHUP).
+    private let current: Mutex<ControllerConfig>
+    private var config: ControllerConfig { current.withLock { $0 } }
+    private let configPath: String
+    private let trusted: TrustedKeys
     private let logger: Logger
     private let context: ZMQContext
     private let zap: ZAPHandler
     private let loop: MessageLoop
     private let registry: Mutex<AgentRegistry>
     private let stopped = Flag()
+    /// Raised by SIGTERM: no backup starts any more; running ones may finish.
+    private let draining = Flag()
     private let activeBackups = ActiveBackups()
     private let walArchives = WALArchives()
     private let adminRequests = AdminRequests()
@@ -26,19 +33,22 @@ public final class ControllerService: DaemonService {
 
     /// Loads the key, starts ZAP, binds both sockets; errors name `configPath` and the key at fault.
     public init(config: ControllerConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
-        self.config = config
+        current = Mutex(config)
+        self.configPath = configPath
         self.logger = logger
         let keys: CurveKeyPair
         do { keys = try KeyFile.read(config.keyFile) } catch {
             throw SnapfleetError(.invalidKey, "\(configPath): key 'key_file': \(error.message)", hint: error.hint)
         }
         let bindings = config.serversByKey
+        let trusted = TrustedKeys(bindings.keys)
+        self.trusted = trusted
         let interval = TimeInterval(config.heartbeatIntervalMs) / 1000
         registry = Mutex(AgentRegistry(bindings: bindings, silenceLimit: 3 * interval))
         slots = FairSlots(capacity: config.maxConcurrentBackups)
         scheduler = BackupScheduler(schedules: try Self.schedules(config), timeZone: config.scheduleTimeZone, now: startedAt, logger: logger)
         context = try ZMQContext()
-        zap = try ZAPHandler(context: context, logger: logger) { bindings[$0] != nil }
+        zap = try ZAPHandler(context: context, logger: logger) { trusted.contains($0) }
         loop = MessageLoop(logger: logger)
         let agents = try Sockets.curveRouter(context, keys: keys, endpoint: config.listen, zapHandler: zap)
         let admin: ZMQSocket
@@ -81,11 +91,11 @@ public final class ControllerService: DaemonService {
     public func run() {
         loop.start()
         let recoveries = recoverAbandonedBackups()
-        Task { [scheduler, stopped] in
-            await scheduler.run(until: stopped) { [weak self] server, slot in self?.startScheduled(server, slot: slot) }
+        Task { [scheduler, draining] in
+            await scheduler.run(until: draining) { [weak self] server, slot in self?.startScheduled(server, slot: slot) }
         }
         Task {
-            await self.loadHistory()
+            await self.loadHistory(of: self.config.servers)
             for recovery in recoveries { await recovery.value }
             self.catchUpMissedSlots()
         }
@@ -109,12 +119,12 @@ public final class ControllerService: DaemonService {
         return recoveries
     }
 
-    /// Reads each catalog's newest backups for `status`, a few catalogs at a time.
-    private func loadHistory() async {
+    /// Reads the catalogs' newest backups for `status`, a few catalogs at a time.
+    private func loadHistory(of servers: [String: ServerConfig]) async {
         let readers = FairSlots(capacity: 8)
         let cacheRoot = config.resolvedCacheDirectory()
         await withTaskGroup(of: Void.self) { group in
-            for (server, settings) in config.servers where settings.destination != nil {
+            for (server, settings) in servers where settings.destination != nil {
                 let loader = FleetHistoryLoader(server: server, config: settings, cacheRoot: cacheRoot)
                 group.addTask { [history, logger] in
                     await readers.acquire()
@@ -147,7 +157,7 @@ public final class ControllerService: DaemonService {
 
     /// Starts the scheduled backup of `server` for `slot`, unless its previous one is still running or queued.
     private func startScheduled(_ server: String, slot: Date) {
-        guard let settings = config.servers[server] else { return }
+        guard let settings = config.servers[server], !draining.isRaised else { return }
         guard !activeBackups.isBusy(server) else {
             return logger.warning(
                 "scheduled backup skipped: the previous backup of this server is still running or queued",
@@ -166,13 +176,71 @@ public final class ControllerService: DaemonService {
         }
     }
 
-    /// Stops serving, closes the sockets and removes the admin socket file.
-    public func stop() {
+    /// Lets running backups finish (for `shutdown_timeout_seconds` at most; queued ones do not
+    /// start), then stops serving, closes the sockets and removes the admin socket file.
+    public func stop() async {
+        draining.raise()
+        await finishRunningBackups()
         loop.stop()
         zap.stop()
         unlink(config.adminSocket)
         logger.info("controller stopped")
         stopped.raise()
+    }
+
+    /// Waits while backups run; past the timeout, says which are left (the next start's recovery
+    /// finishes or reconciles each, and their agents end backup mode when the lease runs out).
+    private func finishRunningBackups() async {
+        let deadline = Date().addingTimeInterval(TimeInterval(config.shutdownTimeoutSeconds))
+        var announced = false
+        while case let running = activeBackups.busyServers, !running.isEmpty {
+            if Date() >= deadline {
+                return logger.warning(
+                    "stopping with backups still running; the next start finishes them",
+                    metadata: ["servers": "\(running.joined(separator: ","))"])
+            }
+            if !announced {
+                logger.info("waiting for running backups to finish", metadata: ["servers": "\(running.joined(separator: ","))"])
+                announced = true
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Reads the configuration file again and puts it in force: servers added, changed and
+    /// removed, schedules, slots, limits. Running backups keep the settings they started with;
+    /// a file that does not load, or that changes what takes a restart, is refused and logged.
+    public func reload() {
+        let fresh: ControllerConfig
+        let schedules: [String: CronSchedule]
+        do throws(SnapfleetError) {
+            fresh = try ConfigLoader.load(ControllerConfig.self, from: configPath)
+            if let blocker = config.reloadBlocker(fresh) { throw SnapfleetError(.invalidConfiguration, "\(configPath): \(blocker)") }
+            schedules = try Self.schedules(fresh)
+        } catch {
+            return logger.error("configuration not reloaded; the running one stays in force", metadata: ["error": "\(error)"])
+        }
+        let old = current.withLock { current in
+            defer { current = fresh }
+            return current
+        }
+        let bindings = fresh.serversByKey
+        trusted.replace(with: bindings.keys)
+        let ended = registry.withLock { $0.rebind(bindings) }
+        scheduler.replace(schedules, timeZone: fresh.scheduleTimeZone, now: Date())
+        slots.resize(to: fresh.maxConcurrentBackups)
+        walArchives.forgetAll()
+        let added = fresh.servers.filter { old.servers[$0.key] == nil }
+        let changed = fresh.servers.filter { old.servers[$0.key] != nil && old.servers[$0.key] != $0.value }
+        Task { await self.loadHistory(of: added.merging(changed) { new, _ in new }) }
+        let removed = old.servers.keys.filter { fresh.servers[$0] == nil }
+        func names(_ servers: some Sequence<String>) -> Logger.MetadataValue { "\(servers.sorted().joined(separator: ","))" }
+        logger.info(
+            "configuration reloaded",
+            metadata: [
+                "servers.added": names(added.keys), "servers.changed": names(changed.keys), "servers.removed": names(removed),
+                "agents.ended": names(ended),
+            ])
     }
 
     /// Sends a request to a server's agent and waits for the reply.
@@ -298,6 +366,10 @@ public final class ControllerService: DaemonService {
             let error = SnapfleetError(.unknownServer, "no server named '\(request.server)' in the configuration")
             return answerOperator(inbound, .error(replyingTo: inbound.envelope.id, error))
         }
+        guard !draining.isRaised else {
+            let error = SnapfleetError(.refused, "the controller is shutting down", retryable: true)
+            return answerOperator(inbound, .error(replyingTo: inbound.envelope.id, error))
+        }
         let coordinator = coordinator(request.server, serverConfig) { [loop] progress in
             loop.send(Envelope(.backupProgress(progress)), to: inbound.peer)
         }
@@ -319,7 +391,7 @@ public final class ControllerService: DaemonService {
         BackupCoordinator(
             server: server, config: settings, leaseSeconds: config.backupLeaseSeconds, cacheRoot: config.resolvedCacheDirectory(),
             preflight: preflightRunner(server), askAgent: agentAsker(server), logger: logger, active: activeBackups, slots: slots,
-            history: history, onProgress: onProgress)
+            history: history, onProgress: onProgress, draining: draining)
     }
 
     /// The fleet's state, from memory: answered on the loop's thread.

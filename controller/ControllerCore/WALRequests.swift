@@ -68,6 +68,9 @@ final class WALArchives: Sendable {
     /// Creates an empty cache.
     init() {}
 
+    /// Forgets every opened archive (after a reload: destinations and settings may have changed).
+    func forgetAll() { opened.withLock { $0.removeAll() } }
+
     /// The server's archive, opening it if needed.
     func archive(server: String, config: ServerConfig, logger: Logger, now: Date = Date()) throws(SnapfleetError) -> WALArchive {
         if let cached = opened.withLock({ $0[server] }), now.timeIntervalSince(cached.at) < 300 { return cached.archive }
