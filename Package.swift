@@ -108,6 +108,10 @@ let package = Package(
         .testTarget(name: "HostInspectionTests", dependencies: ["HostInspection", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(
+            name: "ProgramSupportTests",
+            dependencies: ["ProgramSupport", "SnapfleetCore", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "DigestsTests", dependencies: ["Digests"]),
         .testTarget(name: "CompressionCodecsTests", dependencies: ["CompressionCodecs", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),

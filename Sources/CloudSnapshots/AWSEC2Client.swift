@@ -91,8 +91,19 @@ public struct EC2Client: Sendable {
         for field in try signer.sign(request: signable, date: Date()) { headers.append(name: field.name, value: field.value) }
         let request = HTTPRequest(
             method: .post, url: url.string, headers: headers, body: .bytes(body), connectTimeout: .seconds(10), timeout: .seconds(60))
-        let response = try send(request, action: action)
-        guard response.isSuccess else { throw Self.apiError(action: action, status: response.status, body: response.body) }
+        let gate = CloudAPIGate.shared
+        gate.admit("aws")
+        let response: HTTPResponse
+        do { response = try send(request, action: action) } catch {
+            gate.record("aws", action: action, error: "transport")
+            throw error
+        }
+        guard response.isSuccess else {
+            let code = EC2APIError(status: response.status, body: response.body).code
+            gate.record("aws", action: action, error: code, throttled: Self.throttlingCodes.contains(code))
+            throw Self.apiError(action: action, status: response.status, body: response.body)
+        }
+        gate.record("aws", action: action, error: nil)
         do {
             return try XMLTree.parse(response.body)
         } catch {
@@ -134,10 +145,12 @@ public struct EC2Client: Sendable {
         return .httpError
     }
 
+    /// The answers that say the account's request rate was exceeded.
+    static let throttlingCodes: Set<String> = ["RequestLimitExceeded", "Throttling", "ThrottlingException"]
+
     /// Throttling and server-side failures may pass; anything the request itself caused will not.
     static func isRetryable(code: String, status: Int) -> Bool {
-        ["RequestLimitExceeded", "Throttling", "ThrottlingException", "InternalError", "Unavailable", "ServiceUnavailable"]
-            .contains(code) || status >= 500
+        throttlingCodes.contains(code) || ["InternalError", "Unavailable", "ServiceUnavailable"].contains(code) || status >= 500
     }
 }
 

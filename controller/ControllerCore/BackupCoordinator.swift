@@ -29,6 +29,8 @@ struct BackupCoordinator: Sendable {
     var onProgress: @Sendable (BackupProgress) -> Void = { _ in }
     /// Raised when the controller is shutting down: a backup still queued then does not start.
     var draining = Flag()
+    /// Where `/metrics` learns how backups ended.
+    var metrics: FleetMetrics?
 
     /// Runs the backup to its end; refuses with `preflight_failed` before creating anything.
     func run(_ request: BackupRunRequest) async throws(SnapfleetError) -> BackupRunOutcome {
@@ -83,7 +85,11 @@ struct BackupCoordinator: Sendable {
         let outcome = BackupRunOutcome(
             server: server, backupID: id.rawValue, status: result.status.rawValue,
             backupWindowMs: result.backupWindow.map { Int($0 * 1000) }, error: result.failure.map { "\($0.step.rawValue): \($0.cause)" })
-        history.finished(outcome, started: started, finished: report.finishedAt.flatMap(Timestamp.parse) ?? Date())
+        let finished = report.finishedAt.flatMap(Timestamp.parse) ?? Date()
+        history.finished(outcome, started: started, finished: finished)
+        metrics?.backupEnded(
+            server: server, status: outcome.status, window: result.backupWindow, duration: Date().timeIntervalSince(started),
+            snapshotWait: result.snapshotWait)
         if result.status == .done, config.retentionPolicy != nil { await applyRetention(catalog) }
         return outcome
     }

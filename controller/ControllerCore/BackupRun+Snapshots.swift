@@ -85,6 +85,7 @@ extension BackupRun {
     /// Locks every snapshot once all have completed (a lock on a snapshot that then fails would
     /// keep it forever), or goes straight to DONE without a lock policy.
     private mutating func lockOrFinish(at now: Date) -> [BackupAction] {
+        snapshotsCompletedAt = now
         guard let policy = plan.lock, !taken.isEmpty else { return finishing(at: now) }
         phase = .locking
         pendingLocks = Set(taken.map(\.snapshot.id))

@@ -210,6 +210,8 @@ public struct BackupRun: Sendable {
 
     /// When the event that completed the snapshots happened (the end of barman's `copy_time`).
     var lastEventAt: Date?
+    /// When the last snapshot was seen completed.
+    var snapshotsCompletedAt: Date?
 
     /// Ends the run in a terminal phase and hands out the result.
     private mutating func conclude(_ status: BackupRecordKind) -> [BackupAction] {
@@ -218,7 +220,7 @@ public struct BackupRun: Sendable {
         let snapshots = status == .done ? ordered(taken) : ordered(taken + strays)
         let result = BackupRunResult(
             backupID: plan.backupID, status: status, failure: failure, backupWindow: window, snapshots: snapshots,
-            problems: problems)
+            problems: problems, snapshotWait: snapshotsCompletedAt.flatMap { done in stopRequestedAt.map { done.timeIntervalSince($0) } })
         self.result = result
         return [.finish(result)]
     }

@@ -189,6 +189,8 @@ public struct BackupRunResult: Sendable, Equatable {
     public var snapshots: [TakenSnapshot]
     /// What went wrong while cleaning up or recording (failed deletes, abort, record writes).
     public var problems: [String]
+    /// Seconds from the end of the backup window until every snapshot completed, if they did.
+    public var snapshotWait: TimeInterval? = nil
 }
 
 /// What happened: a result the runner fed back, the agent's notification, or the clock.

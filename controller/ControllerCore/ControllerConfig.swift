@@ -3,6 +3,7 @@ import CloudSnapshots
 import CompressionCodecs
 import Foundation
 import Messaging
+import ProgramSupport
 import Scheduling
 import SnapfleetConfig
 import SnapfleetCore
@@ -36,6 +37,11 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
     /// On SIGTERM, how long running backups may take to finish before the controller exits
     /// anyway (its next start finishes or reconciles them), in seconds. Default 300.
     public var shutdownTimeoutSeconds: Int
+    /// Where Prometheus scrapes `/metrics`: `HOST:PORT` (an IPv4 address). Default nil: no endpoint.
+    public var metricsListen: String?
+    /// Cloud API calls a second, on average, per provider (`aws: 20`): a token bucket with twice
+    /// that as its burst. Default: 20 for every provider.
+    public var apiCallsPerSecond: [String: Double]
 
     /// The default `listen`.
     public static let defaultListen = "tcp://127.0.0.1:7461"
@@ -47,8 +53,10 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         listen: String = defaultListen, keyFile: String, adminSocket: String = defaultAdminSocket,
         heartbeatIntervalMs: Int = 5000, backupLeaseSeconds: Int = 60, servers: [String: ServerConfig], cacheDirectory: String? = nil,
         timeZone: String = "UTC", maxConcurrentBackups: Int = 4, monitoring: MonitoringThresholds = MonitoringThresholds(),
-        shutdownTimeoutSeconds: Int = 300
+        shutdownTimeoutSeconds: Int = 300, metricsListen: String? = nil, apiCallsPerSecond: [String: Double] = [:]
     ) {
+        self.metricsListen = metricsListen
+        self.apiCallsPerSecond = apiCallsPerSecond
         self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
         self.cacheDirectory = cacheDirectory
         self.timeZone = timeZone
@@ -74,6 +82,8 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         case maxConcurrentBackups = "max_concurrent_backups"
         case monitoring
         case shutdownTimeoutSeconds = "shutdown_timeout_seconds"
+        case metricsListen = "metrics_listen"
+        case apiCallsPerSecond = "api_calls_per_second"
     }
 
     /// Decodes, filling in the documented defaults.
@@ -90,6 +100,8 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         maxConcurrentBackups = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentBackups) ?? 4
         monitoring = try container.decodeIfPresent(MonitoringThresholds.self, forKey: .monitoring) ?? MonitoringThresholds()
         shutdownTimeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .shutdownTimeoutSeconds) ?? 300
+        metricsListen = try container.decodeIfPresent(String.self, forKey: .metricsListen)
+        apiCallsPerSecond = try container.decodeIfPresent([String: Double].self, forKey: .apiCallsPerSecond) ?? [:]
     }
 
     /// The schedules' time zone (`time_zone`, checked by `validate()`; UTC if it is not known).
@@ -118,6 +130,15 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         try ConfigCheck.range(maxConcurrentBackups, 1...10_000, key: "max_concurrent_backups")
         try monitoring.validate()
         try ConfigCheck.range(shutdownTimeoutSeconds, 0...86_400, key: "shutdown_timeout_seconds")
+        if let metricsListen, MetricsAddress(metricsListen) == nil {
+            throw ConfigCheck.invalid("metrics_listen", "must be HOST:PORT with an IPv4 address", hint: "e.g. 127.0.0.1:9464")
+        }
+        for (provider, rate) in apiCallsPerSecond.sorted(by: { $0.key < $1.key }) {
+            guard Self.providers.contains(provider) else {
+                throw ConfigCheck.invalid("api_calls_per_second.\(provider)", "is not a provider", hint: Self.providers.joined(separator: ", "))
+            }
+            guard rate >= 0.1, rate <= 10_000 else { throw ConfigCheck.invalid("api_calls_per_second.\(provider)", "must be between 0.1 and 10000") }
+        }
         for name in servers.keys.sorted() {
             do { try Wire.checkServerName(name) } catch {
                 throw ConfigCheck.invalid("servers.\(name)", "is not a valid server name: \(error.message)")
@@ -126,12 +147,20 @@ public struct ControllerConfig: ValidatableConfig, Equatable, Sendable {
         }
     }
 
+    /// The providers `api_calls_per_second` knows.
+    static let providers = ["aws", "azure", "gcp"]
+
+    /// Each provider's calls a second (`api_calls_per_second`, 20 where it says nothing).
+    public var apiRates: [String: Double] {
+        Dictionary(uniqueKeysWithValues: Self.providers.map { ($0, apiCallsPerSecond[$0] ?? 20) })
+    }
+
     /// Why `next` cannot replace this configuration in a running controller (sockets and the
     /// key are set up at start); nil when it can.
     public func reloadBlocker(_ next: ControllerConfig) -> String? {
         let fixed: [(String, Bool)] = [
             ("listen", listen == next.listen), ("key_file", keyFile == next.keyFile), ("admin_socket", adminSocket == next.adminSocket),
-            ("heartbeat_interval_ms", heartbeatIntervalMs == next.heartbeatIntervalMs),
+            ("heartbeat_interval_ms", heartbeatIntervalMs == next.heartbeatIntervalMs), ("metrics_listen", metricsListen == next.metricsListen),
         ]
         let changed = fixed.filter { !$0.1 }.map(\.0)
         guard !changed.isEmpty else { return nil }

@@ -1,3 +1,4 @@
+import CloudSnapshots
 import Foundation
 import Logging
 import Messaging
@@ -30,6 +31,9 @@ public final class ControllerService: DaemonService {
     private let slots: FairSlots
     private let scheduler: BackupScheduler
     private let startedAt = Date()
+    private let metrics = FleetMetrics()
+    /// The `/metrics` endpoint, when `metrics_listen` is set.
+    private let metricsServer = Mutex<MetricsHTTPServer?>(nil)
 
     /// Loads the key, starts ZAP, binds both sockets; errors name `configPath` and the key at fault.
     public init(config: ControllerConfig, configPath: String, logger: Logger) throws(SnapfleetError) {
@@ -58,12 +62,33 @@ public final class ControllerService: DaemonService {
         _ = loop.add(agents, isRouter: true) { [weak self] in self?.handleAgent($0) }
         _ = loop.add(admin, isRouter: true) { [weak self] in self?.handleAdmin($0) }
         loop.addTimer(every: .milliseconds(config.heartbeatIntervalMs)) { [weak self] in self?.heartbeat() }
+        Self.limitAPICalls(config)
+        if let listen = config.metricsListen.flatMap(MetricsAddress.init) {
+            let server = try MetricsHTTPServer(address: listen, logger: logger) { [weak self] in self?.metricsPage() ?? "" }
+            metricsServer.withLock { $0 = server }
+        }
         logger.info(
             "controller listening",
             metadata: [
                 "listen": "\(config.listen)", "admin_socket": "\(config.adminSocket)", "controller.key": "\(keys.publicKey)",
                 "servers": "\(config.servers.keys.sorted().joined(separator: ","))",
             ])
+    }
+
+    /// Puts `api_calls_per_second` into the process's cloud API gate.
+    private static func limitAPICalls(_ config: ControllerConfig) {
+        for (provider, rate) in config.apiRates { CloudAPIGate.shared.limit(provider, perSecond: rate) }
+    }
+
+    /// The `/metrics` page, from what is in memory (the scrape's thread reads it under the locks).
+    private func metricsPage() -> String {
+        let now = Date()
+        let (agents, archiving) = registry.withLock { ($0.list(), $0.archivingReports()) }
+        let builder = FleetStatusBuilder(
+            config: config, agents: agents, archiving: archiving, history: history, active: activeBackups, scheduler: scheduler, slots: slots,
+            startedAt: startedAt)
+        let page = MetricsPage(metrics: metrics, servers: builder.allServers(now: now), usage: slots.usage, apiCalls: CloudAPIGate.shared.counts)
+        return page.render(now: now)
     }
 
     /// Each scheduled server's parsed schedule (`validate()` has checked them).
@@ -181,6 +206,7 @@ public final class ControllerService: DaemonService {
     public func stop() async {
         draining.raise()
         await finishRunningBackups()
+        metricsServer.withLock { $0 }?.stop()
         loop.stop()
         zap.stop()
         unlink(config.adminSocket)
@@ -229,6 +255,7 @@ public final class ControllerService: DaemonService {
         let ended = registry.withLock { $0.rebind(bindings) }
         scheduler.replace(schedules, timeZone: fresh.scheduleTimeZone, now: Date())
         slots.resize(to: fresh.maxConcurrentBackups)
+        Self.limitAPICalls(fresh)
         walArchives.forgetAll()
         let added = fresh.servers.filter { old.servers[$0.key] == nil }
         let changed = fresh.servers.filter { old.servers[$0.key] != nil && old.servers[$0.key] != $0.value }
@@ -391,7 +418,7 @@ public final class ControllerService: DaemonService {
         BackupCoordinator(
             server: server, config: settings, leaseSeconds: config.backupLeaseSeconds, cacheRoot: config.resolvedCacheDirectory(),
             preflight: preflightRunner(server), askAgent: agentAsker(server), logger: logger, active: activeBackups, slots: slots,
-            history: history, onProgress: onProgress, draining: draining)
+            history: history, onProgress: onProgress, draining: draining, metrics: metrics)
     }
 
     /// The fleet's state, from memory: answered on the loop's thread.

@@ -34,6 +34,12 @@ struct FleetStatusBuilder: Sendable {
             backupsRunning: usage.holding, backupsQueued: usage.waiting, maxConcurrentBackups: slots.capacity)
     }
 
+    /// Every server, unpaged (for `/metrics`).
+    func allServers(now: Date) -> [ServerStatus] {
+        let health = ServerHealth(thresholds: config.monitoring, now: now)
+        return agents.map { status(of: $0, health: health, now: now) }
+    }
+
     private func status(of agent: AgentInfo, health: ServerHealth, now: Date) -> ServerStatus {
         let server = agent.server
         let settings = config.servers[server]
