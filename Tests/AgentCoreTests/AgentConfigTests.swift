@@ -1,4 +1,5 @@
 import AgentCore
+import Foundation
 import Messaging
 import SnapfleetConfig
 import SnapfleetCore
@@ -33,6 +34,14 @@ struct AgentConfigTests {
         #expect(config.server == nil)
         #expect(config.factsIntervalSeconds == 30)
         try config.validate()
+    }
+
+    @Test("the example agent configuration in agent/deploy loads and validates")
+    func exampleAgent() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../agent/deploy/agent.yaml")
+        let config = try ConfigLoader.load(AgentConfig.self, from: path.standardizedFileURL.path)
+        #expect(config.server == "orders-1")
+        #expect(!config.allowMount)
     }
 
     @Test("server and facts_interval_seconds can be given")

@@ -1,4 +1,5 @@
 import ControllerCore
+import Foundation
 import Messaging
 import SnapfleetConfig
 import SnapfleetCore
@@ -71,6 +72,15 @@ struct ControllerConfigTests {
         #expect(running.reloadBlocker(try decode("key_file: /k\n")) == "key_file changed: that takes a restart of the controller")
         let moved = try decode("listen: tcp://127.0.0.1:9000\nadmin_socket: /run/x.sock\n" + minimal)
         #expect(running.reloadBlocker(moved) == "listen, admin_socket changed: that takes a restart of the controller")
+    }
+
+    @Test("the example fleet configuration in controller/deploy loads and validates")
+    func exampleFleet() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../controller/deploy/fleet.yaml")
+        let config = try ConfigLoader.load(ControllerConfig.self, from: path.standardizedFileURL.path)
+        #expect(config.servers.keys.sorted() == ["orders-1", "orders-2", "reporting"])
+        #expect(config.servers.values.allSatisfy { $0.schedule != nil && $0.retentionPolicy != nil })
+        #expect(config.metricsListen == "127.0.0.1:9464")
     }
 
     @Test("a missing key_file is named")
