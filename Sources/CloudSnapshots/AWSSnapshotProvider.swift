@@ -207,9 +207,11 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         throw SnapfleetError(.timeout, "volume \(id) not \(what) after ten minutes")
     }
 
-    /// The snapshots tagged `snapfleet_backup_id=<backupID>`, owned by this account.
-    public func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo] {
-        let found = try client.describeSnapshots(owners: ["self"], filters: [EC2Filter("tag:snapfleet_backup_id", [backupID])])
+    /// The snapshots of `disks` tagged `snapfleet_backup_id=<backupID>`, owned by this account.
+    public func snapshots(ofBackup backupID: String, disks: [DiskInfo]) throws(SnapfleetError) -> [SnapshotInfo] {
+        guard !disks.isEmpty else { return [] }
+        let filters = [EC2Filter("tag:snapfleet_backup_id", [backupID]), EC2Filter("volume-id", disks.map(\.id))]
+        let found = try client.describeSnapshots(owners: ["self"], filters: filters)
         return found.map { Self.info($0, name: $0.tags["Name"] ?? $0.id) }
     }
 

@@ -92,19 +92,20 @@ public struct LocalSnapshotProvider: SnapshotProvider {
         }
     }
 
-    /// The snapshot images named `<disk>-<backup id lower-cased>.img`: those of one backup.
-    public func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo] {
-        let suffix = "-" + backupID.lowercased() + ".img"
-        guard let directory = opendir(snapshotDirectory) else { throw LocalPaths.error(errno, "cannot list \(snapshotDirectory)") }
-        defer { closedir(directory) }
+    /// The snapshot images `<disk>-<backup id lower-cased>.img` of `disks` that exist.
+    public func snapshots(ofBackup backupID: String, disks: [DiskInfo]) throws(SnapfleetError) -> [SnapshotInfo] {
         var found: [SnapshotInfo] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name.hasSuffix(suffix), name.count > suffix.count else { continue }
-            let snapshotName = String(name.dropLast(4))
-            found.append(SnapshotInfo(id: snapshotPath(snapshotName), name: snapshotName, diskID: "", state: .completed))
+        for disk in disks {
+            let name = disk.configuredName + "-" + backupID.lowercased()
+            guard (try? LocalPaths.checkSnapshotName(name)) != nil else { continue }
+            let path = snapshotPath(name)
+            guard access(path, F_OK) == 0 else {
+                guard errno == ENOENT else { throw LocalPaths.error(errno, "cannot look for snapshot image \(path)") }
+                continue
+            }
+            found.append(SnapshotInfo(id: path, name: name, diskID: disk.id, state: .completed))
         }
-        return found.sorted { $0.id < $1.id }
+        return found
     }
 
     /// Loop devices on this host, each with the snapshot its image was cloned from (`<image>.origin`).

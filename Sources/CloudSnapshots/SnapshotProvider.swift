@@ -32,8 +32,10 @@ public protocol SnapshotProvider: Sendable {
     /// The ids among `ids` whose snapshot is locked against deletion now (checked before a backup's
     /// deletion begins, so that a locked snapshot stops it before anything is gone).
     func lockedSnapshots(_ ids: [String]) throws(SnapfleetError) -> Set<String>
-    /// Every snapshot tagged with this backup id (to finish a backup a stopped controller left behind).
-    func snapshots(ofBackup backupID: String) throws(SnapfleetError) -> [SnapshotInfo]
+    /// Every snapshot of `disks` made for this backup id (to find what a lost reply created, and to
+    /// finish a backup a stopped controller left behind). Backup ids are timestamps, so servers
+    /// backed up in the same second share one: the disks keep each server to its own snapshots.
+    func snapshots(ofBackup backupID: String, disks: [DiskInfo]) throws(SnapfleetError) -> [SnapshotInfo]
 
     /// Every disk attached to `instance`, with the snapshot each was created from (restore checks).
     func attachedDisks(of instance: InstanceInfo) throws(SnapfleetError) -> [AttachedDisk]

@@ -147,6 +147,29 @@ struct AWSSnapshotProviderTests {
         try provider.deleteSnapshot(created)
     }
 
+    @Test("a backup's snapshots are those of its own disks: another server's disk backed up in the same second is not among them")
+    func snapshotsOfOneBackupAreItsDisks() throws {
+        let backupID = "20240315T0215\(Int.random(in: 10...59))"
+        var disks: [DiskInfo] = []
+        for server in ["pg1", "pg2"] {
+            let instanceID = try launch(Self.unique(server))
+            let diskName = Self.unique("\(server)data")
+            _ = try volume(diskName, instance: instanceID, device: "/dev/sdf")
+            disks.append(try #require(try provider.disks([diskName], attachedTo: try provider.instance(instanceID)).first))
+        }
+        var created: [SnapshotInfo] = []
+        for disk in disks {
+            let request = SnapshotRequest(name: "\(disk.configuredName)-\(backupID.lowercased())", tags: ["snapfleet_backup_id": backupID])
+            created.append(try provider.createSnapshot(of: disk, request: request))
+        }
+        defer { for snapshot in created { try? provider.deleteSnapshot(snapshot) } }
+
+        #expect(try provider.snapshots(ofBackup: backupID, disks: [disks[0]]).map(\.id) == [created[0].id])
+        #expect(try provider.snapshots(ofBackup: backupID, disks: [disks[1]]).map(\.id) == [created[1].id])
+        #expect(try Set(provider.snapshots(ofBackup: backupID, disks: disks).map(\.id)) == Set(created.map(\.id)))
+        #expect(try provider.snapshots(ofBackup: backupID, disks: []).isEmpty)
+    }
+
     @Test("a wrong secret gets AuthFailure at once, without retries")
     func wrongSecret() throws {
         let client = try EC2Client(

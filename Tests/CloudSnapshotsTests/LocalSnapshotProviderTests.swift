@@ -114,15 +114,18 @@ struct LocalSnapshotProviderTests {
         #expect(error?.message.hasPrefix("cannot stat snapshot image \(path)") == true)
     }
 
-    @Test("the snapshots of one backup are the images named <disk>-<backup id lower-cased>.img, and only those")
+    @Test("the snapshots of one backup are the images <disk>-<backup id lower-cased>.img of its disks, and only those")
     func snapshotsOfOneBackup() throws {
-        for name in ["pgdata-20261125t101500", "tbs-20261125t101500", "pgdata-20261125t101501", "pgdata-20261125t101500-x"] {
+        for name in ["pgdata-20261125t101500", "tbs-20261125t101500", "pgdata-20261125t101501", "pgdata-20261125t101500-x", "other-20261125t101500"] {
             try Data("image".utf8).write(to: URL(fileURLWithPath: provider.snapshotPath(name)))
         }
-        let found = try provider.snapshots(ofBackup: "20261125T101500")
+        let disks = ["pgdata", "tbs", "wal"].map { DiskInfo(configuredName: $0, id: "/images/\($0).img", deviceName: "") }
+        let found = try provider.snapshots(ofBackup: "20261125T101500", disks: disks)
         #expect(found.map(\.name) == ["pgdata-20261125t101500", "tbs-20261125t101500"])
         #expect(found.map(\.id) == [provider.snapshotPath("pgdata-20261125t101500"), provider.snapshotPath("tbs-20261125t101500")])
-        #expect(try provider.snapshots(ofBackup: "20261125T101502").isEmpty)
+        #expect(found.map(\.diskID) == ["/images/pgdata.img", "/images/tbs.img"])
+        #expect(try provider.snapshots(ofBackup: "20261125T101502", disks: disks).isEmpty)
+        #expect(try provider.snapshots(ofBackup: "20261125T101500", disks: []).isEmpty, "another server's disk of the same second is not this one's")
     }
 
     @Test("detach refuses anything but a loop device")

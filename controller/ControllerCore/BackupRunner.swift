@@ -105,8 +105,9 @@ public final class BackupRunner: Sendable {
             let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.deleteSnapshot(snapshot) }
             return .snapshotDeleted(snapshotID: snapshot.id, result)
         case .listBackupSnapshots:
-            let backupID = plan.backupID
-            return .backupSnapshotsListed(await blocking { () throws(SnapfleetError) in try self.effects.provider.snapshots(ofBackup: backupID) })
+            let (backupID, disks) = (plan.backupID, plan.disks)
+            return .backupSnapshotsListed(
+                await blocking { () throws(SnapfleetError) in try self.effects.provider.snapshots(ofBackup: backupID, disks: disks) })
         case .lockSnapshot(let snapshot, let policy):
             let result = await blocking { () throws(SnapfleetError) in try self.effects.provider.lockSnapshot(snapshot, policy: policy) }
             return .snapshotLocked(snapshotID: snapshot.id, result)

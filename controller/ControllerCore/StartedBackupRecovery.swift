@@ -7,7 +7,7 @@ import SnapfleetProtocol
 
 /// Finishes what a stopped controller left behind: every backup of one server whose `backup.info`
 /// still says STARTED and whose snapfleet record (`ROOT/snapfleet/<id>.json`) marks it as snapfleet's gets its snapshots
-/// (found by their `snapfleet_backup_id` tag) deleted, its agent session ended, and FAILED recorded.
+/// (those of the server's disks found by their `snapfleet_backup_id` tag) deleted, its agent session ended, and FAILED recorded.
 struct StartedBackupRecovery: Sendable {
     let server: String
     let config: ServerConfig
@@ -27,7 +27,7 @@ struct StartedBackupRecovery: Sendable {
     /// Cleans up every abandoned backup of the server; problems are logged, never thrown.
     func run() async -> [Outcome] {
         let found = await BlockingPool.shared.run { Result { () throws(SnapfleetError) in try self.abandoned() } }
-        guard case .success(let (catalog, provider, ids)) = found else {
+        guard case .success(let (catalog, provider, disks, ids)) = found else {
             if case .failure(let error) = found {
                 logger.error("cannot look for abandoned backups", metadata: ["server": "\(server)", "error": "\(error)"])
             }
@@ -38,7 +38,7 @@ struct StartedBackupRecovery: Sendable {
             // The agent's lease ends the session anyway; asking is faster when it is connected.
             _ = try? await askAgent(.backupAbort(BackupReference(backupID: id.rawValue)))
             let result = await BlockingPool.shared.run {
-                Result { () throws(SnapfleetError) in try self.finish(id, catalog: catalog, provider: provider) }
+                Result { () throws(SnapfleetError) in try self.finish(id, catalog: catalog, provider: provider, disks: disks) }
             }
             switch result {
             case .success(let outcome):
@@ -56,8 +56,8 @@ struct StartedBackupRecovery: Sendable {
         return outcomes
     }
 
-    /// The catalog, the provider, and the ids of this server's abandoned backups.
-    private func abandoned() throws(SnapfleetError) -> (CatalogStore, any CloudSnapshots.SnapshotProvider, [BackupID]) {
+    /// The catalog, the provider, the server's disks, and the ids of its abandoned backups.
+    private func abandoned() throws(SnapfleetError) -> (CatalogStore, any CloudSnapshots.SnapshotProvider, [DiskInfo], [BackupID]) {
         let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
         let provider = try ProviderFactory.provider(for: config)
         var ids: [BackupID] = []
@@ -65,14 +65,23 @@ struct StartedBackupRecovery: Sendable {
         for id in Set(try catalog.recordIDs() + legacy).sorted() where try catalog.readReport(id)?.status == BackupRecordKind.started.rawValue {
             if try catalog.readInfo(id).status == .started { ids.append(id) }
         }
-        return (catalog, provider, ids)
+        return (catalog, provider, ids.isEmpty ? [] : try serverDisks(provider), ids)
+    }
+
+    /// The disks the server's backups snapshot, as the provider finds them now. Servers backed up in
+    /// the same second share a backup id: only snapshots of these disks are this server's.
+    private func serverDisks(_ provider: any CloudSnapshots.SnapshotProvider) throws(SnapfleetError) -> [DiskInfo] {
+        guard let instance = config.snapshotInstance else { return [] }
+        return try provider.disks(config.snapshotDisks, attachedTo: try provider.instance(instance))
     }
 
     /// Deletes the backup's snapshots, then records FAILED in `backup.info` and snapfleet's record.
-    private func finish(_ id: BackupID, catalog: CatalogStore, provider: any CloudSnapshots.SnapshotProvider) throws(SnapfleetError) -> Outcome {
+    private func finish(_ id: BackupID, catalog: CatalogStore, provider: any CloudSnapshots.SnapshotProvider, disks: [DiskInfo]) throws(SnapfleetError)
+        -> Outcome
+    {
         var outcome = Outcome(backupID: id.rawValue, deleted: [], kept: [])
         var problems: [String] = []
-        for snapshot in try provider.snapshots(ofBackup: id.rawValue) {
+        for snapshot in try provider.snapshots(ofBackup: id.rawValue, disks: disks) {
             do {
                 try provider.deleteSnapshot(snapshot)
                 outcome.deleted.append(snapshot.id)
