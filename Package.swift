@@ -78,6 +78,13 @@ let package = Package(
             path: "agent/snapfleet-agent"
         ),
 
+        // Many agents in one process: the fleet scale test and bench/fleet (not a product).
+        .executableTarget(
+            name: "snapfleet-fleet-agents",
+            dependencies: ["AgentCore", "ProgramSupport", "SnapfleetConfig", "SnapfleetCore", .product(name: "Logging", package: "swift-log")],
+            path: "bench/fleet-agents"
+        ),
+
         // The controller: library (testable logic) + thin executable.
         .target(
             name: "ControllerCore",

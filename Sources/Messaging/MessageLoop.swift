@@ -25,6 +25,8 @@ public final class MessageLoop: Sendable {
     private let started = Flag()
     private let stopped = Flag()
     private let finished = Flag()
+    /// Messages received and queued for sending since the loop was made (for metrics).
+    private let traffic = Mutex((received: 0, sent: 0))
 
     /// Creates a loop; add sockets and timers, then `start()`.
     public init(logger: Logger) {
@@ -74,8 +76,12 @@ public final class MessageLoop: Sendable {
         finished.wait()
     }
 
+    /// Messages received, and sent (queued), since the loop was made.
+    public var messageCounts: (received: Int, sent: Int) { traffic.withLock { $0 } }
+
     /// Queues a message for a peer (any thread).
     public func send(_ envelope: Envelope, to peer: Peer, attachments: [[UInt8]] = []) {
+        traffic.withLock { $0.sent += 1 }
         state.withLock { $0.outbox.append(Outgoing(envelope: envelope, peer: peer, attachments: attachments)) }
         wake()
     }
@@ -90,6 +96,7 @@ public final class MessageLoop: Sendable {
             return completion(.failure(SnapfleetError(.ioError, "message loop stopped", retryable: true)))
         }
         let envelope = Envelope(message)
+        traffic.withLock { $0.sent += 1 }
         state.withLock { state in
             state.pending[envelope.id] = PendingRequest(deadline: .now + timeout, type: message.type, peer: peer, completion: completion)
             state.outbox.append(Outgoing(envelope: envelope, peer: peer, attachments: attachments))
@@ -200,6 +207,7 @@ public final class MessageLoop: Sendable {
     }
 
     private func dispatch(_ received: ReceivedMessage, socketID: SocketID, isRouter: Bool, handler: Handler) {
+        traffic.withLock { $0.received += 1 }
         var frames = received.frames
         let peer = Peer(socket: socketID, routingID: isRouter ? frames.removeFirst() : nil)
         do {

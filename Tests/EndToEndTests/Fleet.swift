@@ -70,11 +70,11 @@ final class Fleet: @unchecked Sendable {
     func localSocket(_ name: String) -> String { directory.file("\(name).sock") }
 
     /// Starts `snapfleet-controller serve` and waits for its admin socket.
-    func startController(environment: [String: String] = [:]) throws {
+    func startController(environment: [String: String] = [:], logLevel: String = "debug") throws {
         // A killed controller leaves its socket file behind; the wait below must see the new one.
         unlink(adminSocket)
         let process = try ProgramProcess(
-            BuiltProducts.path("snapfleet-controller"), ["serve", "--config", controllerConfig, "--log-level", "debug"],
+            BuiltProducts.path("snapfleet-controller"), ["serve", "--config", controllerConfig, "--log-level", logLevel],
             logPath: directory.file("controller.log"), environment: environment)
         controller = process
         guard eventually(timeout: .seconds(10), { FileManager.default.fileExists(atPath: adminSocket) }) else {

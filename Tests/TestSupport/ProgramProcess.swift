@@ -51,8 +51,10 @@ public final class ProgramProcess: @unchecked Sendable {
 
 /// Where the built snapfleet programs are: beside the test bundle (`swift build` builds them).
 public enum BuiltProducts {
-    /// The directory of the running test binary, e.g. `.build/x86_64-unknown-linux-gnu/debug`.
+    /// The directory of the running test binary, e.g. `.build/x86_64-unknown-linux-gnu/debug`, or
+    /// `SNAPFLEET_PRODUCTS_DIR` when set (benchmarks run release builds of the programs from debug tests).
     public static let directory: String = {
+        if let chosen = ProcessInfo.processInfo.environment["SNAPFLEET_PRODUCTS_DIR"], !chosen.isEmpty { return chosen }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
         // On Linux the tests run from `<bundle>.xctest` itself; on other layouts walk up to the build dir.

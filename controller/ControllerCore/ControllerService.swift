@@ -87,7 +87,9 @@ public final class ControllerService: DaemonService {
         let builder = FleetStatusBuilder(
             config: config, agents: agents, archiving: archiving, history: history, active: activeBackups, scheduler: scheduler, slots: slots,
             startedAt: startedAt)
-        let page = MetricsPage(metrics: metrics, servers: builder.allServers(now: now), usage: slots.usage, apiCalls: CloudAPIGate.shared.counts)
+        let page = MetricsPage(
+            metrics: metrics, servers: builder.allServers(now: now), usage: slots.usage, apiCalls: CloudAPIGate.shared.counts,
+            messages: loop.messageCounts)
         return page.render(now: now)
     }
 

@@ -62,6 +62,8 @@ struct MetricsPage {
     let servers: [ServerStatus]
     let usage: (holding: Int, waiting: Int)
     let apiCalls: [CloudAPIGate.Count]
+    /// The controller's ZeroMQ messages so far.
+    let messages: (received: Int, sent: Int)
 
     /// The text exposition.
     func render(now: Date) -> String {
@@ -74,6 +76,9 @@ struct MetricsPage {
         page.family("snapfleet_backups_queued", "gauge", help: "Backups waiting for a slot (max_concurrent_backups).")
         page.sample("snapfleet_backups_queued", [], Double(usage.waiting))
         writeAPICalls(into: &page)
+        page.family("snapfleet_messages_total", "counter", help: "ZeroMQ messages the controller received and sent (agents and operators).")
+        page.sample("snapfleet_messages_total", [("direction", "received")], Double(messages.received))
+        page.sample("snapfleet_messages_total", [("direction", "sent")], Double(messages.sent))
         return page.text
     }
 

@@ -76,7 +76,8 @@ struct StartedBackupRecovery: Sendable {
     }
 
     /// Deletes the backup's snapshots, then records FAILED in `backup.info` and snapfleet's record.
-    private func finish(_ id: BackupID, catalog: CatalogStore, provider: any CloudSnapshots.SnapshotProvider, disks: [DiskInfo]) throws(SnapfleetError)
+    private func finish(_ id: BackupID, catalog: CatalogStore, provider: any CloudSnapshots.SnapshotProvider, disks: [DiskInfo])
+        throws(SnapfleetError)
         -> Outcome
     {
         var outcome = Outcome(backupID: id.rawValue, deleted: [], kept: [])
