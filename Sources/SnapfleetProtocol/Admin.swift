@@ -2,19 +2,48 @@ import SnapfleetCore
 
 /// `agents`: the controller's view of every configured server and its agent.
 public struct AgentsList: WireBody {
-    /// One entry per configured server, sorted by server name.
+    /// The most servers one page holds (a thousand servers' entries would not fit one message).
+    public static let pageSize = 200
+
+    /// One entry per configured server of this page, sorted by server name.
     public var agents: [AgentInfo]
+    /// Whether more servers follow: ask again with `after` set to the last one here.
+    public var more: Bool
 
-    /// Creates the list.
-    public init(agents: [AgentInfo]) { self.agents = agents }
+    /// Creates a page.
+    public init(agents: [AgentInfo], more: Bool = false) {
+        self.agents = agents
+        self.more = more
+    }
 
-    /// Checks every entry.
+    /// Checks every entry and the page's size.
     public func validate() throws(SnapfleetError) {
+        guard agents.count <= Self.pageSize else {
+            throw SnapfleetError(.invalidBody, "agents holds \(agents.count) entries, more than a page of \(Self.pageSize)")
+        }
         for agent in agents { try agent.validate() }
     }
 
     enum CodingKeys: String, CodingKey {
-        case agents
+        case agents, more
+    }
+}
+
+/// `agents_list`: a page of the fleet's agents.
+public struct AgentsListRequest: WireBody {
+    /// The page after this server name (servers come sorted by name); the first page when nil.
+    public var after: String?
+
+    /// Creates a request.
+    public init(after: String? = nil) { self.after = after }
+
+    /// Checks the name.
+    public func validate() throws(SnapfleetError) {
+        if let after { try Wire.checkServerName(after, field: "after") }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case after
     }
 }
 

@@ -41,7 +41,7 @@ public enum Message: Sendable, Equatable {
     /// See `MessageType.backupProgress`.
     case backupProgress(BackupProgress)
     /// See `MessageType.agentsList`.
-    case agentsList
+    case agentsList(AgentsListRequest)
     /// See `MessageType.agents`.
     case agents(AgentsList)
     /// See `MessageType.walURLsRequest`.
@@ -122,7 +122,8 @@ public enum Message: Sendable, Equatable {
         switch self {
         case .hello(let body): body
         case .helloAck(let body): body
-        case .heartbeat, .agentsList: EmptyBody()
+        case .heartbeat: EmptyBody()
+        case .agentsList(let body): body
         case .error(let body): body
         case .backupStart(let body): body
         case .backupRenew(let body): body
@@ -178,7 +179,7 @@ public enum Message: Sendable, Equatable {
         case .backupRun: .backupRun(try body.decode(BackupRunRequest.self))
         case .backupResult: .backupResult(try body.decode(BackupRunOutcome.self))
         case .backupProgress: .backupProgress(try body.decode(BackupProgress.self))
-        case .agentsList: try body.decode(EmptyBody.self).asMessage(.agentsList)
+        case .agentsList: .agentsList(try body.decode(AgentsListRequest.self))
         case .agents: .agents(try body.decode(AgentsList.self))
         case .walURLsRequest: .walURLsRequest(try body.decode(WALURLsRequest.self))
         case .walURLs: .walURLs(try body.decode(WALURLs.self))

@@ -164,4 +164,25 @@ struct AgentRegistryTests {
         #expect(pg2.systemIdentifier == nil)
         #expect(pg2.connectedSince == "2025-11-25T21:30:00Z")
     }
+
+    @Test("the fleet is listed a page at a time, by name, each page after the last server of the one before")
+    func listedByPages() throws {
+        let names = (0..<450).map { String(format: "pg%04d", $0) }
+        let registry = AgentRegistry(bindings: [keyA: Set(names)], silenceLimit: 15)
+        var seen: [String] = []
+        var pages = 0
+        var more = true
+        while more {
+            let page = registry.page(after: seen.last, limit: AgentsList.pageSize)
+            #expect(page.agents.count <= AgentsList.pageSize)
+            seen += page.agents.map(\.server)
+            more = page.more
+            pages += 1
+        }
+        #expect(pages == 3)
+        #expect(seen == names)
+        #expect(registry.page(after: "pg0449", limit: 200).agents.isEmpty)
+        #expect(registry.page(after: "pg0199", limit: 200).more == true)
+        #expect(registry.page(after: "pg0249", limit: 200).more == false)
+    }
 }

@@ -94,7 +94,7 @@ struct AdminRequestsTests {
         #expect(requests.begin(first))
         #expect(!requests.begin(first), "the CLI said it again after 10 quiet seconds: not a second backup")
         #expect(requests.begin(Inbound(peer: other, userID: nil, envelope: run, attachments: [])), "another client's request is its own")
-        #expect(requests.begin(Inbound(peer: client, userID: nil, envelope: Envelope(.agentsList), attachments: [])))
+        #expect(requests.begin(Inbound(peer: client, userID: nil, envelope: Envelope(.agentsList(AgentsListRequest())), attachments: [])))
         requests.end(first)
         #expect(requests.begin(first), "answered: the id may come again (a restarted controller's new run)")
     }

@@ -17,7 +17,7 @@ struct FuzzTests {
         Envelope(.backupStart(BackupStart(backupID: "20261125T120000", label: "l", fastCheckpoint: true, leaseSeconds: 30))),
         Envelope(.backupStatus(BackupReference(backupID: "20261125T120000"))),
         Envelope(.backupStop(BackupStop(backupID: "20261125T120000", waitForArchive: false))),
-        Envelope(.agentsList),
+        Envelope(.agentsList(AgentsListRequest())),
         .error(replyingTo: nil, SnapfleetError(.timeout, "x")),
     ]
 

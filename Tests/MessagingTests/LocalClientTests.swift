@@ -43,9 +43,9 @@ struct LocalClientTests {
         }
         defer { server.stop() }
 
-        let reply = try LocalClient.call(.agentsList, socketPath: server.path, timeout: .seconds(3))
+        let reply = try LocalClient.call(.agentsList(AgentsListRequest()), socketPath: server.path, timeout: .seconds(3))
         #expect(reply == .agents(agents))
-        #expect(server.received.all.map(\.envelope.message) == [.agentsList])
+        #expect(server.received.all.map(\.envelope.message) == [.agentsList(AgentsListRequest())])
         #expect(server.received.all.first?.userID == nil, "a local socket has no CURVE identity")
     }
 
@@ -57,18 +57,18 @@ struct LocalClientTests {
         }
         defer { server.stop() }
 
-        #expect(throws: refusal) { try LocalClient.call(.agentsList, socketPath: server.path, timeout: .seconds(3)) }
+        #expect(throws: refusal) { try LocalClient.call(.agentsList(AgentsListRequest()), socketPath: server.path, timeout: .seconds(3)) }
     }
 
     @Test("a reply to some other request is ignored; the call waits for its own")
     func otherRepliesIgnored() throws {
         let server = try LocalServer(path: directory.file("admin.sock")) { inbound in
-            .reply(to: try! MessageID("someone-else"), .agents(AgentsList(agents: [])))
+            .reply(to: try! MessageID("someone-else"), .agents(AgentsList(agents: [], more: false)))
         }
         defer { server.stop() }
 
         let error = try #require(throws: SnapfleetError.self) {
-            try LocalClient.call(.agentsList, socketPath: server.path, timeout: .milliseconds(400))
+            try LocalClient.call(.agentsList(AgentsListRequest()), socketPath: server.path, timeout: .milliseconds(400))
         }
         #expect(error == SnapfleetError(.timeout, "no reply from \(server.path) in time", retryable: true))
     }
@@ -80,7 +80,7 @@ struct LocalClientTests {
 
         let started = ContinuousClock.now
         let error = try #require(throws: SnapfleetError.self) {
-            try LocalClient.call(.agentsList, socketPath: server.path, timeout: .milliseconds(500))
+            try LocalClient.call(.agentsList(AgentsListRequest()), socketPath: server.path, timeout: .milliseconds(500))
         }
         #expect(error == SnapfleetError(.timeout, "no reply from \(server.path) in time", retryable: true))
         #expect(ContinuousClock.now - started >= .milliseconds(450))
@@ -92,7 +92,7 @@ struct LocalClientTests {
         let path = directory.file("nobody.sock")
         let started = ContinuousClock.now
         let error = try #require(throws: SnapfleetError.self) {
-            try LocalClient.call(.agentsList, socketPath: path, timeout: .seconds(60))
+            try LocalClient.call(.agentsList(AgentsListRequest()), socketPath: path, timeout: .seconds(60))
         }
         #expect(ContinuousClock.now - started < .seconds(10), "well before the call's timeout")
         #expect(error.code == .ioError)
@@ -106,7 +106,7 @@ struct LocalClientTests {
         #expect(
             throws: SnapfleetError(.invalidConfiguration, "socket path 'admin.sock' must be absolute and shorter than 100 bytes")
         ) {
-            try LocalClient.call(.agentsList, socketPath: "admin.sock", timeout: .seconds(1))
+            try LocalClient.call(.agentsList(AgentsListRequest()), socketPath: "admin.sock", timeout: .seconds(1))
         }
     }
 }

@@ -29,7 +29,7 @@ struct MessageLoopTests {
         // cores the awaiting task may wait for a thread long after the timeout fired.
         let started = ContinuousClock.now
         let (result, elapsed) = await withCheckedContinuation { continuation in
-            client.loop.request(.agentsList, to: client.server, timeout: .milliseconds(700)) { result in
+            client.loop.request(.agentsList(AgentsListRequest()), to: client.server, timeout: .milliseconds(700)) { result in
                 continuation.resume(returning: (result, ContinuousClock.now - started))
             }
         }
@@ -48,7 +48,9 @@ struct MessageLoopTests {
         let client = try CurveClient(keys: keys, serverKey: server.keys.publicKey, endpoint: server.endpoint)
         defer { client.stop() }
 
-        let error = try await #require(throws: SnapfleetError.self) { try await client.request(.agentsList, timeout: .seconds(3)) }
+        let error = try await #require(throws: SnapfleetError.self) {
+            try await client.request(.agentsList(AgentsListRequest()), timeout: .seconds(3))
+        }
         #expect(error == refusal)
         #expect(client.received.count == 0, "a reply goes to its request, not to the handler")
     }
@@ -61,11 +63,11 @@ struct MessageLoopTests {
         let client = try CurveClient(keys: keys, serverKey: server.keys.publicKey, endpoint: server.endpoint)
         defer { client.stop() }
 
-        let reply = Task { await client.result(.agentsList, timeout: .seconds(3)) }
+        let reply = Task { await client.result(.agentsList(AgentsListRequest()), timeout: .seconds(3)) }
         #expect(try await eventually(timeout: .seconds(20)) { server.received.count == 1 })
         let request = try #require(server.received.all.first)
         server.loop.send(Envelope(.heartbeat), to: request.peer)
-        server.loop.send(.reply(to: try MessageID("nobody-asked"), .agents(AgentsList(agents: []))), to: request.peer)
+        server.loop.send(.reply(to: try MessageID("nobody-asked"), .agents(AgentsList(agents: [], more: false))), to: request.peer)
         server.loop.send(.reply(to: request.envelope.id, .agents(AgentsList(agents: [AgentInfo(server: "pg1", connected: false)]))), to: request.peer)
 
         let answered = try await reply.value.get()
@@ -155,7 +157,7 @@ struct MessageLoopTests {
         // The same socket still gets answers.
         try raw.send([frame(#"{"protocol":1,"id":"m-6","type":"agents_list","body":{}}"#)])
         reply = try await receiveEnvelope(raw)
-        #expect(reply?.message == .agents(AgentsList(agents: [])))
+        #expect(reply?.message == .agents(AgentsList(agents: [], more: false)))
         #expect(reply?.inReplyTo == (try MessageID("m-6")))
         #expect(server.received.all.map(\.envelope.id.rawValue) == ["m-6"])
     }
@@ -171,7 +173,7 @@ struct MessageLoopTests {
         let attachments = (1...15).map { [UInt8]($0...$0 + 2) }
         try raw.send([frame(#"{"protocol":1,"id":"m-16","type":"agents_list","body":{}}"#)] + attachments)
         let reply = try await receiveEnvelope(raw)
-        #expect(reply?.message == .agents(AgentsList(agents: [])))
+        #expect(reply?.message == .agents(AgentsList(agents: [], more: false)))
         #expect(server.received.all.first?.attachments == attachments)
     }
 
@@ -190,10 +192,10 @@ struct MessageLoopTests {
         let client = try CurveClient(keys: keys, serverKey: serverKeys.publicKey, endpoint: endpoint)
         defer { client.stop() }
 
-        let reply = Task { await client.result(.agentsList, timeout: .milliseconds(1500)) }
+        let reply = Task { await client.result(.agentsList(AgentsListRequest()), timeout: .milliseconds(1500)) }
         let request = try #require(try await receiveFrames(router))
         let requestID = try WireCodec.decode(request[1]).id
-        let answer = Envelope.reply(to: requestID, .agents(AgentsList(agents: [])))
+        let answer = Envelope.reply(to: requestID, .agents(AgentsList(agents: [], more: false)))
         try router.send([request[0], WireCodec.encode(answer)] + Array(repeating: [0x01], count: ProtocolLimits.maxFrames), wait: true)
 
         let result = await reply.value
@@ -212,7 +214,7 @@ struct MessageLoopTests {
         // Timed where the loop completes the request (see unansweredRequestTimesOut).
         let started = ContinuousClock.now
         let (result, elapsed) = await withCheckedContinuation { continuation in
-            server.loop.request(.agentsList, to: ghost, timeout: .seconds(60)) { result in
+            server.loop.request(.agentsList(AgentsListRequest()), to: ghost, timeout: .seconds(60)) { result in
                 continuation.resume(returning: (result, ContinuousClock.now - started))
             }
         }
@@ -246,7 +248,7 @@ struct MessageLoopTests {
         defer { server.stop() }
         let client = try CurveClient(keys: keys, serverKey: server.keys.publicKey, endpoint: server.endpoint)
 
-        let pending = Task { await client.result(.agentsList, timeout: .seconds(30)) }
+        let pending = Task { await client.result(.agentsList(AgentsListRequest()), timeout: .seconds(30)) }
         #expect(try await eventually(timeout: .seconds(20)) { server.received.count == 1 })
         let stopping = ContinuousClock.now
         client.stop()

@@ -79,7 +79,7 @@ final class CurveServer: Sendable {
     /// The default behaviour: `agents_list` gets an empty `agents` reply, everything else silence.
     static let answerAgentsList: @Sendable (Inbound) -> Envelope? = { inbound in
         guard case .agentsList = inbound.envelope.message else { return nil }
-        return .reply(to: inbound.envelope.id, .agents(AgentsList(agents: [])))
+        return .reply(to: inbound.envelope.id, .agents(AgentsList(agents: [], more: false)))
     }
 
     /// Stops the loop (closing the ROUTER), then the ZAP handler.

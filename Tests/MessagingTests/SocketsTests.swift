@@ -27,7 +27,7 @@ struct SocketsTests {
     @Test("a second server on a live socket path is refused, and the first keeps serving")
     func secondServerRefused() throws {
         let path = directory.file("admin.sock")
-        let server = try LocalServer(path: path) { inbound in .reply(to: inbound.envelope.id, .agents(AgentsList(agents: []))) }
+        let server = try LocalServer(path: path) { inbound in .reply(to: inbound.envelope.id, .agents(AgentsList(agents: [], more: false))) }
         defer { server.stop() }
 
         let context = try ZMQContext()
@@ -37,7 +37,9 @@ struct SocketsTests {
         #expect(error.message.contains("in use"))
         #expect(error.hint == "is another instance running?")
 
-        #expect(try LocalClient.call(.agentsList, socketPath: path, timeout: .seconds(3)) == .agents(AgentsList(agents: [])))
+        #expect(
+            try LocalClient.call(.agentsList(AgentsListRequest()), socketPath: path, timeout: .seconds(3))
+                == .agents(AgentsList(agents: [], more: false)))
     }
 
     @Test("a socket file left behind by a dead process is taken over")
@@ -57,9 +59,11 @@ struct SocketsTests {
         #expect(bound == 0)
         #expect(fileStatus(path) != nil)
 
-        let server = try LocalServer(path: path) { inbound in .reply(to: inbound.envelope.id, .agents(AgentsList(agents: []))) }
+        let server = try LocalServer(path: path) { inbound in .reply(to: inbound.envelope.id, .agents(AgentsList(agents: [], more: false))) }
         defer { server.stop() }
-        #expect(try LocalClient.call(.agentsList, socketPath: path, timeout: .seconds(3)) == .agents(AgentsList(agents: [])))
+        #expect(
+            try LocalClient.call(.agentsList(AgentsListRequest()), socketPath: path, timeout: .seconds(3))
+                == .agents(AgentsList(agents: [], more: false)))
     }
 
     @Test("local socket paths must be absolute and fit in sockaddr_un", arguments: ["admin.sock", "/" + String(repeating: "a", count: 100)])

@@ -14,8 +14,8 @@ struct ZAPHandlerTests {
         let client = try CurveClient(keys: clientKeys, serverKey: server.keys.publicKey, endpoint: server.endpoint)
         defer { client.stop() }
 
-        let reply = try await client.request(.agentsList, timeout: .seconds(3))
-        #expect(reply.envelope.message == .agents(AgentsList(agents: [])))
+        let reply = try await client.request(.agentsList(AgentsListRequest()), timeout: .seconds(3))
+        #expect(reply.envelope.message == .agents(AgentsList(agents: [], more: false)))
         #expect(reply.userID == nil, "a DEALER client has no ZAP identity for its server")
 
         let seen = try #require(server.received.all.first)
@@ -36,8 +36,8 @@ struct ZAPHandlerTests {
         let clientB = try CurveClient(keys: second, serverKey: server.keys.publicKey, endpoint: server.endpoint)
         defer { clientB.stop() }
 
-        let replyA = try await clientA.request(.agentsList, timeout: .seconds(3))
-        let replyB = try await clientB.request(.agentsList, timeout: .seconds(3))
+        let replyA = try await clientA.request(.agentsList(AgentsListRequest()), timeout: .seconds(3))
+        let replyB = try await clientB.request(.agentsList(AgentsListRequest()), timeout: .seconds(3))
 
         let seen = server.received.all
         let seenA = try #require(seen.first { $0.envelope.id == replyA.envelope.inReplyTo })
@@ -56,7 +56,9 @@ struct ZAPHandlerTests {
         let client = try CurveClient(keys: stranger, serverKey: server.keys.publicKey, endpoint: server.endpoint)
         defer { client.stop() }
 
-        let error = try await #require(throws: SnapfleetError.self) { try await client.request(.agentsList, timeout: .seconds(1)) }
+        let error = try await #require(throws: SnapfleetError.self) {
+            try await client.request(.agentsList(AgentsListRequest()), timeout: .seconds(1))
+        }
         #expect(error == SnapfleetError(.timeout, "no reply to agents_list in time", retryable: true))
         #expect(server.received.count == 0)
         #expect(server.zapQueries.all.contains(stranger.publicKey), "the refusal came from ZAP, not from a failed handshake")
@@ -71,7 +73,9 @@ struct ZAPHandlerTests {
         let client = try CurveClient(keys: clientKeys, serverKey: impostorKey, endpoint: server.endpoint)
         defer { client.stop() }
 
-        let error = try await #require(throws: SnapfleetError.self) { try await client.request(.agentsList, timeout: .seconds(1)) }
+        let error = try await #require(throws: SnapfleetError.self) {
+            try await client.request(.agentsList(AgentsListRequest()), timeout: .seconds(1))
+        }
         #expect(error.code == .timeout)
         #expect(error.retryable)
         #expect(server.received.count == 0)
@@ -86,7 +90,7 @@ struct ZAPHandlerTests {
         let raw = try ZMQSocket(context, .dealer)
         defer { raw.close() }
         try raw.connect(server.endpoint)
-        try raw.send([WireCodec.encode(Envelope(.agentsList))])
+        try raw.send([WireCodec.encode(Envelope(.agentsList(AgentsListRequest())))])
 
         #expect(try await receiveFrames(raw, within: .milliseconds(800)) == nil)
         #expect(server.received.count == 0)

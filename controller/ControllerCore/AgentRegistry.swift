@@ -113,11 +113,17 @@ public struct AgentRegistry: Sendable {
     }
 
     /// One entry per configured server, sorted by name.
-    public func list() -> [AgentInfo] {
-        servers.map { server in
+    public func list() -> [AgentInfo] { page(after: nil, limit: Int.max).agents }
+
+    /// Up to `limit` servers after `after` (by name), and whether more follow.
+    public func page(after: String?, limit: Int) -> (agents: [AgentInfo], more: Bool) {
+        // `servers` is kept sorted (at init and at every reload).
+        let remaining = after.map { after in servers.filter { $0 > after } } ?? servers
+        let agents = remaining.prefix(limit).map { server in
             guard let session = sessions[server] else { return AgentInfo(server: server, connected: false) }
             return session.info(server: server)
         }
+        return (Array(agents), remaining.count > limit)
     }
 }
 

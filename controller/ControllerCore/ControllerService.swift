@@ -489,9 +489,9 @@ public final class ControllerService: DaemonService {
             return logger.debug("repeated operator request ignored", metadata: ["message.type": "\(inbound.envelope.message.type.rawValue)"])
         }
         switch inbound.envelope.message {
-        case .agentsList:
-            let agents = registry.withLock { $0.list() }
-            answerOperator(inbound, .reply(to: inbound.envelope.id, .agents(AgentsList(agents: agents))))
+        case .agentsList(let request):
+            let page = registry.withLock { $0.page(after: request.after, limit: AgentsList.pageSize) }
+            answerOperator(inbound, .reply(to: inbound.envelope.id, .agents(AgentsList(agents: page.agents, more: page.more))))
         case .checkServer(let request):
             check(request.server, inbound)
         case .backupRun(let request):

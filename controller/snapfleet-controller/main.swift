@@ -65,11 +65,19 @@ struct Agents: ParsableCommand {
     func run() throws {
         let config = options.load()
         do throws(SnapfleetError) {
-            let reply = try LocalClient.call(.agentsList, socketPath: config.adminSocket, timeout: .seconds(10))
-            guard case .agents(let list) = reply else {
-                throw SnapfleetError(.unexpectedMessage, "controller answered agents_list with \(reply.type.rawValue)")
+            var agents: [AgentInfo] = []
+            var more = true
+            while more {
+                // Page by page: a large fleet's list does not fit one message.
+                let request = Message.agentsList(AgentsListRequest(after: agents.last?.server))
+                let reply = try LocalClient.call(request, socketPath: config.adminSocket, timeout: .seconds(10))
+                guard case .agents(let page) = reply else {
+                    throw SnapfleetError(.unexpectedMessage, "controller answered agents_list with \(reply.type.rawValue)")
+                }
+                agents += page.agents
+                more = page.more && !page.agents.isEmpty
             }
-            print(format == .json ? AgentsReport.json(list.agents) : AgentsReport.table(list.agents))
+            print(format == .json ? AgentsReport.json(agents) : AgentsReport.table(agents))
         } catch {
             ProgramExit.fail("snapfleet-controller", error)
         }
