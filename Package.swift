@@ -50,10 +50,18 @@ let package = Package(
         .target(name: "CompressionCodecs", dependencies: ["CZlib", "CZstd", "SnapfleetCore"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "LazyLinking", "SnapfleetCore"]),
         .target(name: "AWSSigning", dependencies: ["Digests", "SnapfleetCore"]),
+        // RS256 (RSA keys from PEM, certificates' thumbprints, JWTs): Google and Entra ID credentials, GCS signed URLs.
+        .target(name: "TokenSigning", dependencies: ["COpenSSL", "Digests", "SnapfleetCore"]),
         .target(name: "CloudXML", dependencies: ["SnapfleetCore"]),
-        .target(name: "ObjectStore", dependencies: ["HTTPClient", "AWSSigning", "CloudXML", "Digests", "SnapfleetCore"]),
-        .target(name: "CloudCredentials", dependencies: ["SnapfleetCore", "AWSSigning", "HTTPClient"]),
-        .target(name: "CloudSnapshots", dependencies: ["SnapfleetCore", "HTTPClient", "AWSSigning", "CloudXML", "HostInspection"]),
+        .target(
+            name: "ObjectStore",
+            dependencies: ["HTTPClient", "AWSSigning", "CloudXML", "Digests", "SnapfleetCore", "CloudCredentials", "TokenSigning"]
+        ),
+        .target(name: "CloudCredentials", dependencies: ["SnapfleetCore", "AWSSigning", "HTTPClient", "TokenSigning"]),
+        .target(
+            name: "CloudSnapshots",
+            dependencies: ["SnapfleetCore", "HTTPClient", "AWSSigning", "CloudXML", "HostInspection", "CloudCredentials"]
+        ),
         .target(
             name: "ProgramSupport",
             dependencies: ["SnapfleetCore", "Messaging", "LazyLinking", .product(name: "Logging", package: "swift-log")]
@@ -123,6 +131,7 @@ let package = Package(
         .testTarget(name: "CompressionCodecsTests", dependencies: ["CompressionCodecs", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "SnapfleetCore", "TestSupport"]),
+        .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "Digests", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudXMLTests", dependencies: ["CloudXML", "SnapfleetCore"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudCredentialsTests", dependencies: ["CloudCredentials", "AWSSigning", "SnapfleetCore", "TestSupport"]),

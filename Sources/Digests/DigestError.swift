@@ -21,13 +21,14 @@ public struct DigestError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(operation) failed: \(reason)" }
 }
 
-/// Reading OpenSSL's per-thread error queue, right after the failing call.
-enum OpenSSLErrors {
+/// Reading OpenSSL's per-thread error queue, right after the failing call (shared with the
+/// package's other libcrypto users).
+package enum OpenSSLErrors {
     /// Empties the queue so a later failure is not blamed on an older, unrelated error.
-    static func clear() { ERR_clear_error() }
+    package static func clear() { ERR_clear_error() }
 
     /// Drains the queue into a `DigestError` for `operation`.
-    static func capture(_ operation: String) -> DigestError {
+    package static func capture(_ operation: String) -> DigestError {
         var texts: [String] = []
         while case let code = ERR_get_error(), code != 0 {
             texts.append(text(of: code))

@@ -1,5 +1,11 @@
 import SnapfleetCore
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// Blocking access to a bucket-like store of objects addressed by key (`file://` or S3).
 ///
 /// Keys are `/`-separated paths relative to the store's root (`base/20260101T000000/backup.info`).
@@ -49,4 +55,14 @@ extension ObjectStore {
     public func list(prefix: String) throws(SnapfleetError) -> ObjectListing {
         try list(prefix: prefix, delimiter: nil)
     }
+}
+
+/// A store that can hand out one-object URLs: what an agent gets for each WAL file, so that WAL
+/// goes straight to the store without the agent holding a credential.
+public protocol PresigningObjectStore: ObjectStore {
+    /// Headers a PUT URL is signed with so that it can create its object but never replace one.
+    var createOnlyHeaders: [(String, String)] { get }
+    /// A URL that lets its holder do `method` on `key`, and nothing else, for `expires` seconds
+    /// from `date`; `headers` are signed and must be sent as given.
+    func presignedURL(key: String, method: String, headers: [(String, String)], expires: Int, date: Date) throws(SnapfleetError) -> String
 }

@@ -2,7 +2,10 @@ import AWSSigning
 import Foundation
 import SnapfleetCore
 
-extension S3ObjectStore {
+extension S3ObjectStore: PresigningObjectStore {
+    /// `If-None-Match: *`: S3 refuses the PUT (412) when the key exists.
+    public var createOnlyHeaders: [(String, String)] { [("if-none-match", "*")] }
+
     /// A URL that lets its holder do `method` on `key` of this bucket, and nothing else, for
     /// `expires` seconds from `date`; `headers` are signed and must be sent as given.
     ///

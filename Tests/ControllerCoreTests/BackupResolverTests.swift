@@ -31,7 +31,7 @@ struct BackupResolverTests {
                 try "label".write(toFile: directory + "/backup_label", atomically: true, encoding: .utf8)
             }
         }
-        let store = try CatalogStore.open(destination: "file://\(root.path)", server: "pg1", aws: nil)
+        let store = try CatalogStore.open(fileDestination: "file://\(root.path)", server: "pg1")
         return (root, BackupResolver(catalog: store))
     }
 
@@ -77,7 +77,7 @@ struct BackupResolverTests {
     func backupIDsInLocalTime() throws {
         let (root, _) = try catalog([:])
         _ = root
-        let store = try CatalogStore.open(destination: "file://\(root.path)", server: "pg1", aws: nil)
+        let store = try CatalogStore.open(fileDestination: "file://\(root.path)", server: "pg1")
         let now = Date(timeIntervalSince1970: 1_764_061_200)  // 2025-11-25 09:00:00 UTC
         #expect(try store.freshBackupID(now: now, timeZone: TimeZone(identifier: "UTC")!).rawValue == "20251125T090000")
         #expect(try store.freshBackupID(now: now, timeZone: TimeZone(identifier: "Europe/Paris")!).rawValue == "20251125T100000")

@@ -22,7 +22,7 @@ final class CatalogFixture: @unchecked Sendable {
         snapshotDirectory = root.file("snapshots")
         try FileManager.default.createDirectory(atPath: snapshotDirectory, withIntermediateDirectories: true)
         let destination = "file://\(root.file("catalog"))"
-        catalog = try CatalogStore.open(destination: destination, server: "pg1", aws: nil)
+        catalog = try CatalogStore.open(fileDestination: destination, server: "pg1")
         let settings = ServerConfig(
             agentKey: try CurvePublicKey(z85: "HelloWorldHelloWorldHelloWorldHelloWorld"), destination: destination, provider: .local,
             local: LocalSettings(snapshotDirectory: snapshotDirectory, disks: nil), retentionPolicy: policy)

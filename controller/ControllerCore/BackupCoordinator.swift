@@ -70,7 +70,7 @@ struct BackupCoordinator: Sendable {
             provider: provider.name, instance: instance, disks: disks, placements: map.disks, facts: facts, backupName: request.name)
         let plan = BackupPlan(
             backupID: id.rawValue, server: server, disks: disks, tags: config.tags, leaseSeconds: leaseSeconds,
-            snapshotTimeout: TimeInterval(config.aws?.awaitSnapshotsTimeout ?? 3600), pollInterval: provider.name == "local" ? 1 : 15,
+            snapshotTimeout: TimeInterval(config.awaitSnapshotsTimeout), pollInterval: provider.name == "local" ? 1 : 15,
             immediateCheckpoint: request.immediateCheckpoint, lock: config.aws?.snapshotLock?.policy)
         let runner = BackupRunner(plan: plan, effects: effects(catalog: catalog, provider: provider, context: context, id: id))
         let started = Date()
@@ -99,7 +99,7 @@ struct BackupCoordinator: Sendable {
         let (server, config, cacheRoot) = (self.server, self.config, self.cacheRoot)
         let prepared = await BlockingPool.shared.run { () -> Result<(CatalogStore, any CloudSnapshots.SnapshotProvider, BackupID), SnapfleetError> in
             Result { () throws(SnapfleetError) in
-                let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws, cacheRoot: cacheRoot)
+                let catalog = try CatalogStore.open(server: server, config: config, cacheRoot: cacheRoot)
                 let provider = try ProviderFactory.provider(for: config)
                 let id = try catalog.freshBackupID(now: Date())
                 return (catalog, provider, id)

@@ -5,7 +5,7 @@ import SnapfleetProtocol
 
 /// Everything a `BackupRecord` does not carry that barman's `backup.info` needs.
 public struct BackupContext: Sendable {
-    /// The provider's name as recorded in `snapshots_info`: `aws` or `local` (gcp/azure are refused for now).
+    /// The provider's name as recorded in `snapshots_info`: `aws`, `gcp` or `local` (azure is refused for now).
     public var provider: String
     /// The instance; AWS reads `account_id` and `region` from its `providerFacts`.
     public var instance: InstanceInfo
@@ -185,6 +185,7 @@ extension BackupInfoBuilder {
         let placed = try placedSnapshots(record, context: context)
         switch context.provider {
         case "aws": return .aws(try awsInfo(placed, context: context))
+        case "gcp": return .gcp(try gcpInfo(placed, context: context))
         case "local": return .local(localInfo(placed, context: context))
         default:
             throw SnapfleetError(
@@ -234,6 +235,17 @@ extension BackupInfoBuilder {
                 snapshotLockMode: item.snapshot.lockMode)
         }
         return AWSSnapshotsInfo(accountID: context.instance.providerFacts["account_id"], region: region, snapshots: snapshots)
+    }
+
+    /// GCP: the project, per snapshot the attached disk's device name, the snapshot's name and project.
+    static func gcpInfo(_ placed: [PlacedSnapshot], context: BackupContext) throws(SnapfleetError) -> GCPSnapshotsInfo {
+        guard let project = context.instance.providerFacts["project"] else {
+            throw invalid("instance \(context.instance.id) has no project to record")
+        }
+        let snapshots = placed.map { item in
+            GCPSnapshot(mount: item.mount, deviceName: item.disk.deviceName, snapshotName: item.snapshot.name, snapshotProject: project)
+        }
+        return GCPSnapshotsInfo(project: project, snapshots: snapshots)
     }
 
     /// local: the host, per snapshot the loop device, source image, snapshot image and name.

@@ -17,8 +17,7 @@ public struct CatalogOperations: Sendable {
             throw SnapfleetError(
                 .unknownServer, "no server '\(server)' in the configuration", hint: "one of: \(config.servers.keys.sorted().joined(separator: ", "))")
         }
-        let catalog = try CatalogStore.open(
-            destination: settings.destination, server: server, aws: settings.aws, cacheRoot: config.resolvedCacheDirectory())
+        let catalog = try CatalogStore.open(server: server, config: settings, cacheRoot: config.resolvedCacheDirectory())
         self.init(server: server, settings: settings, catalog: catalog)
     }
 

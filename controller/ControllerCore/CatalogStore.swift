@@ -13,29 +13,62 @@ struct CatalogStore: Sendable {
     /// Local copies of `backup.info` files and records, for reads that have a listing in hand.
     var cache: ObjectCache? = nil
 
-    /// Opens `destination` (`file:///dir` or `s3://bucket/path`) for `server`; with `cacheRoot`,
+    /// Opens the server's `destination` with the credentials its settings name; with `cacheRoot`,
     /// a remote catalog's listed `backup.info` files and records are kept there (`ObjectCache`).
-    static func open(destination: String?, server: String, aws: AWSSettings?, cacheRoot: String? = nil) throws(SnapfleetError) -> CatalogStore {
-        guard let destination else {
+    static func open(server: String, config: ServerConfig, cacheRoot: String? = nil) throws(SnapfleetError) -> CatalogStore {
+        guard let destination = config.destination else {
             throw SnapfleetError(
-                .invalidConfiguration, "server '\(server)' has no destination", hint: "set 'destination' (file:///dir or s3://bucket/path)")
+                .invalidConfiguration, "server '\(server)' has no destination",
+                hint: "set 'destination' (file:///dir, s3://bucket/path, gs://bucket/path or an azure blob url)")
         }
         let location = try ObjectStoreLocation(parsing: destination)
         let layout: CatalogLayout
         do { layout = try CatalogLayout(path: location.scheme == .file ? "" : location.path, server: server) } catch {
             throw SnapfleetError(.invalidConfiguration, "cannot lay out a catalog for '\(server)': \(error)")
         }
+        if location.scheme == .file { return CatalogStore(store: try FileObjectStore(root: location.path), layout: layout) }
+        let (store, endpoint) = try remoteStore(location, config: config)
+        let identity = "\(endpoint) \(destination) \(server)"
+        return CatalogStore(store: store, layout: layout, cache: cacheRoot.map { ObjectCache(root: $0, identity: identity) })
+    }
+
+    /// A `file://` catalog (tests and tools).
+    static func open(fileDestination destination: String, server: String) throws(SnapfleetError) -> CatalogStore {
+        let location = try ObjectStoreLocation(parsing: destination)
+        guard location.scheme == .file else { throw SnapfleetError(.invalidConfiguration, "\(destination) is not a file:// url") }
+        let layout: CatalogLayout
+        do { layout = try CatalogLayout(path: "", server: server) } catch {
+            throw SnapfleetError(.invalidConfiguration, "cannot lay out a catalog for '\(server)': \(error)")
+        }
+        return CatalogStore(store: try FileObjectStore(root: location.path), layout: layout)
+    }
+
+    /// The store of a cloud destination and the endpoint it talks to (part of the cache's identity).
+    private static func remoteStore(_ location: ObjectStoreLocation, config: ServerConfig) throws(SnapfleetError) -> (any ObjectStore, String) {
+        let bucket = location.bucket ?? ""
         switch location.scheme {
-        case .file:
-            return CatalogStore(store: try FileObjectStore(root: location.path), layout: layout)
         case .s3:
-            guard let aws, let bucket = location.bucket else {
+            guard let aws = config.aws else {
                 throw SnapfleetError(.invalidConfiguration, "an s3:// destination needs 'aws' settings (at least 'region')")
             }
             let credentials = try AWSCredentialChain(profile: aws.profile).credentials()
             let store = try S3ObjectStore(bucket: bucket, region: aws.region, endpoint: aws.endpointURL, credentials: credentials)
-            let identity = "\(aws.endpointURL ?? "aws \(aws.region)") \(destination) \(server)"
-            return CatalogStore(store: store, layout: layout, cache: cacheRoot.map { ObjectCache(root: $0, identity: identity) })
+            return (store, aws.endpointURL ?? "aws \(aws.region)")
+        case .gs:
+            guard let gcp = config.gcp else {
+                throw SnapfleetError(.invalidConfiguration, "a gs:// destination needs 'gcp' settings (at least 'project' and 'zone')")
+            }
+            let tokens = try GoogleCredentials.tokens(keyFile: gcp.credentialsFile, metadataEndpoint: gcp.metadataEndpoint)
+            let signer = (tokens as? GoogleServiceAccountTokens).map {
+                GCSURLSigner(
+                    clientEmail: $0.key.clientEmail, key: $0.key.privateKey, endpoint: gcp.storageEndpoint ?? "https://storage.googleapis.com")
+            }
+            let store = try GCSObjectStore(bucket: bucket, endpoint: gcp.storageEndpoint, tokens: tokens, signer: signer)
+            return (store, store.endpoint)
+        case .azure:
+            throw SnapfleetError(.invalidConfiguration, "azure blob destinations are not supported yet")
+        case .file:
+            throw SnapfleetError(.internalError, "a file:// destination is not remote")
         }
     }
 

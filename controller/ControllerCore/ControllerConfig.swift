@@ -179,7 +179,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
     public var agentKey: CurvePublicKey
     /// Where its catalog lives: `s3://bucket/prefix` or `file:///dir` (needed for backups).
     public var destination: String?
-    /// Who snapshots its disks: `aws` or `local` (needed for checks and backups).
+    /// Who snapshots its disks: `aws`, `gcp`, `azure` or `local` (needed for checks and backups).
     public var provider: SnapshotProviderKind?
     /// The instance (id or name) its disks are attached to.
     public var snapshotInstance: String?
@@ -187,8 +187,10 @@ public struct ServerConfig: Codable, Equatable, Sendable {
     public var snapshotDisks: [String]
     /// Tags for every snapshot.
     public var tags: [String: String]
-    /// AWS settings, for `provider: aws`.
+    /// AWS settings, for `provider: aws` and `s3://` destinations.
     public var aws: AWSSettings?
+    /// Google Cloud settings, for `provider: gcp` and `gs://` destinations.
+    public var gcp: GCPSettings?
     /// Local settings, for `provider: local`.
     public var local: LocalSettings?
     /// How the agent compresses archived WAL: `none` (default), `gzip` or `zstd`.
@@ -211,7 +213,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
     /// Creates server settings.
     public init(
         agentKey: CurvePublicKey, destination: String? = nil, provider: SnapshotProviderKind? = nil, snapshotInstance: String? = nil,
-        snapshotDisks: [String] = [], tags: [String: String] = [:], aws: AWSSettings? = nil, local: LocalSettings? = nil,
+        snapshotDisks: [String] = [], tags: [String: String] = [:], aws: AWSSettings? = nil, gcp: GCPSettings? = nil,
+        local: LocalSettings? = nil,
         walCompression: Compression = .none, walURLLifetimeSeconds: Int = 7200, retentionPolicy: String? = nil, minimumRedundancy: Int = 0,
         schedule: String? = nil, backupName: String? = nil
     ) {
@@ -228,6 +231,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         self.snapshotDisks = snapshotDisks
         self.tags = tags
         self.aws = aws
+        self.gcp = gcp
         self.local = local
     }
 
@@ -236,7 +240,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         case destination, provider
         case snapshotInstance = "snapshot_instance"
         case snapshotDisks = "snapshot_disks"
-        case tags, aws, local
+        case tags, aws, gcp, local
         case walCompression = "wal_compression"
         case walURLLifetimeSeconds = "wal_url_lifetime_seconds"
         case retentionPolicy = "retention_policy"
@@ -255,6 +259,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         snapshotDisks = try container.decodeIfPresent([String].self, forKey: .snapshotDisks) ?? []
         tags = try container.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
         aws = try container.decodeIfPresent(AWSSettings.self, forKey: .aws)
+        gcp = try container.decodeIfPresent(GCPSettings.self, forKey: .gcp)
         local = try container.decodeIfPresent(LocalSettings.self, forKey: .local)
         walCompression = try container.decodeIfPresent(Compression.self, forKey: .walCompression) ?? .none
         walURLLifetimeSeconds = try container.decodeIfPresent(Int.self, forKey: .walURLLifetimeSeconds) ?? 7200
@@ -263,6 +268,10 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         schedule = try container.decodeIfPresent(String.self, forKey: .schedule)
         backupName = try container.decodeIfPresent(String.self, forKey: .backupName)
     }
+
+    /// How long a backup waits for its snapshots to complete, in seconds (the provider's
+    /// `await_snapshots_timeout`, else an hour).
+    public var awaitSnapshotsTimeout: Int { aws?.awaitSnapshotsTimeout ?? gcp?.awaitSnapshotsTimeout ?? 3600 }
 
     /// The parsed schedule, nil when none is set.
     public func parsedSchedule() throws(SnapfleetError) -> CronSchedule? {
@@ -283,12 +292,16 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         let key = "servers.\(server)"
         switch provider {
         case .aws? where aws == nil: throw ConfigCheck.invalid("\(key).aws", "is required with provider aws", hint: "at least 'region'")
+        case .gcp? where gcp == nil:
+            throw ConfigCheck.invalid("\(key).gcp", "is required with provider gcp", hint: "at least 'project' and 'zone'")
         case .local? where local == nil:
             throw ConfigCheck.invalid("\(key).local", "is required with provider local", hint: "at least 'snapshot_directory'")
         default: break
         }
         if let local { try ConfigCheck.absolutePath(local.snapshotDirectory, key: "\(key).local.snapshot_directory") }
         try aws?.validate(key: "\(key).aws")
+        try gcp?.validate(key: "\(key).gcp")
+        if provider == .gcp { try GCPSettings.validateLabels(tags, key: "\(key).tags") }
         // At least ten minutes (URLs are asked for ahead of time); at most SigV4's seven days.
         try ConfigCheck.range(walURLLifetimeSeconds, 600...604_800, key: "\(key).wal_url_lifetime_seconds")
         try ConfigCheck.range(minimumRedundancy, 0...10_000, key: "\(key).minimum_redundancy")
@@ -313,6 +326,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
 public enum SnapshotProviderKind: String, Codable, Sendable, Equatable {
     /// AWS EC2/EBS.
     case aws
+    /// Google Compute Engine persistent disks.
+    case gcp
     /// Image files behind loop devices on the controller's own host.
     case local
 }
@@ -341,6 +356,63 @@ public struct AWSSettings: Codable, Equatable, Sendable {
     func validate(key: String) throws(SnapfleetError) {
         if let timeout = awaitSnapshotsTimeout { try ConfigCheck.range(timeout, 1...604_800, key: "\(key).await_snapshots_timeout") }
         try snapshotLock?.validate(key: "\(key).snapshot_lock")
+    }
+}
+
+/// Google Cloud settings of a server.
+public struct GCPSettings: Codable, Equatable, Sendable {
+    /// The project of the instance, its disks and their snapshots.
+    public var project: String
+    /// The zone of the instance and its disks (`europe-west1-b`).
+    public var zone: String
+    /// A service-account key file; else `GOOGLE_APPLICATION_CREDENTIALS`, else the metadata server.
+    /// Signing the agents' WAL URLs needs a key file.
+    public var credentialsFile: String?
+    /// The Compute Engine endpoint (tests); `https://compute.googleapis.com` by default.
+    public var computeEndpoint: String?
+    /// The Cloud Storage endpoint (tests); `https://storage.googleapis.com` by default.
+    public var storageEndpoint: String?
+    /// The metadata server (tests); `http://metadata.google.internal` by default.
+    public var metadataEndpoint: String?
+    /// How long to wait for snapshots to complete, in seconds. Default 3600.
+    public var awaitSnapshotsTimeout: Int?
+
+    /// Creates settings.
+    public init(project: String, zone: String, credentialsFile: String? = nil) {
+        self.project = project
+        self.zone = zone
+        self.credentialsFile = credentialsFile
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case project, zone
+        case credentialsFile = "credentials_file"
+        case computeEndpoint = "compute_endpoint"
+        case storageEndpoint = "storage_endpoint"
+        case metadataEndpoint = "metadata_endpoint"
+        case awaitSnapshotsTimeout = "await_snapshots_timeout"
+    }
+
+    /// Project ids and zone names as Google spells them; an absolute key file; a sane timeout.
+    func validate(key: String) throws(SnapfleetError) {
+        guard project.wholeMatch(of: /[a-z][-a-z0-9]{4,28}[a-z0-9]/) != nil else {
+            throw ConfigCheck.invalid("\(key).project", "'\(project)' is not a google cloud project id", hint: "e.g. my-project-123456")
+        }
+        guard zone.wholeMatch(of: /[a-z]+-[a-z]+[0-9]+-[a-z]/) != nil else {
+            throw ConfigCheck.invalid("\(key).zone", "'\(zone)' is not a compute engine zone", hint: "e.g. europe-west1-b")
+        }
+        if let file = credentialsFile { try ConfigCheck.absolutePath(file, key: "\(key).credentials_file") }
+        if let timeout = awaitSnapshotsTimeout { try ConfigCheck.range(timeout, 1...604_800, key: "\(key).await_snapshots_timeout") }
+    }
+
+    /// Snapshot tags become labels on Compute Engine: keys and values must be valid labels once lower-cased.
+    static func validateLabels(_ tags: [String: String], key: String) throws(SnapfleetError) {
+        for (name, value) in tags.sorted(by: { $0.key < $1.key })
+        where !GCPNames.isValidLabel(key: name.lowercased(), value: value.lowercased()) {
+            throw ConfigCheck.invalid(
+                "\(key).\(name)", "'\(name): \(value)' cannot be a compute engine label",
+                hint: "keys start with a letter; keys and values use lowercase letters, digits, _ and -, at most 63 characters")
+        }
     }
 }
 

@@ -88,7 +88,7 @@ struct FleetHistoryLoader: Sendable {
         var record = FleetHistory.Record()
         record.loaded = true
         do {
-            let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws, cacheRoot: cacheRoot)
+            let catalog = try CatalogStore.open(server: server, config: config, cacheRoot: cacheRoot)
             let reader = CatalogReader(catalog: catalog, chunkSize: 8)
             let index = try reader.index()
             let newest = Array(index.ids.reversed().prefix(maxReads))

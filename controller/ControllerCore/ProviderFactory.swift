@@ -16,9 +16,18 @@ enum ProviderFactory {
             guard let aws = server.aws else { throw SnapfleetError(.invalidConfiguration, "provider aws needs 'aws' settings") }
             let credentials = try AWSCredentialChain(profile: aws.profile).credentials()
             return try AWSSnapshotProvider(credentials: credentials, region: aws.region, endpoint: aws.endpointURL)
+        case .gcp?:
+            guard let gcp = server.gcp else { throw SnapfleetError(.invalidConfiguration, "provider gcp needs 'gcp' settings") }
+            return try gcpProvider(gcp, project: gcp.project)
         case nil:
             throw SnapfleetError(.invalidConfiguration, "no provider is configured", hint: "set 'provider' for this server")
         }
+    }
+
+    /// Compute Engine in `project` with the settings' credentials and endpoints.
+    static func gcpProvider(_ gcp: GCPSettings, project: String) throws(SnapfleetError) -> GCPSnapshotProvider {
+        let tokens = try GoogleCredentials.tokens(keyFile: gcp.credentialsFile, metadataEndpoint: gcp.metadataEndpoint)
+        return GCPSnapshotProvider(client: GCPComputeClient(project: project, endpoint: gcp.computeEndpoint, tokens: tokens), zone: gcp.zone)
     }
 
     /// The provider that can delete the snapshots a backup recorded: the recorded provider, in the
@@ -34,7 +43,13 @@ enum ProviderFactory {
             return try AWSSnapshotProvider(credentials: credentials, region: recorded.region ?? aws.region, endpoint: aws.endpointURL)
         case .local:
             return try provider(for: server)
-        case .gcp, .azure:
+        case .gcp(let recorded):
+            guard let gcp = server.gcp else {
+                throw SnapfleetError(.invalidConfiguration, "this backup's snapshots are on GCP: the server needs 'gcp' settings to delete them")
+            }
+            // barman's rule: the recorded project, the configured zone (snapshots are global, disks zonal).
+            return try gcpProvider(gcp, project: recorded.project ?? gcp.project)
+        case .azure:
             throw SnapfleetError(
                 .invalidConfiguration, "deleting \(snapshots.provider.rawValue) snapshots is not supported yet",
                 hint: "delete them with the cloud's own tools")

@@ -68,7 +68,7 @@ struct RestoreCoordinator: Sendable {
 
     /// The backup, its `backup_label` and its disks; a FAILED (or unfinished) backup is refused.
     static func plan(_ request: RestoreRunRequest, _ serverConfig: ServerConfig) throws(SnapfleetError) -> Plan {
-        let catalog = try CatalogStore.open(destination: serverConfig.destination, server: request.server, aws: serverConfig.aws)
+        let catalog = try CatalogStore.open(server: request.server, config: serverConfig)
         let (id, info) = try BackupResolver(catalog: catalog).resolve(request.backup)
         guard info.status == .done else {
             throw SnapfleetError(

@@ -58,7 +58,7 @@ struct StartedBackupRecovery: Sendable {
 
     /// The catalog, the provider, the server's disks, and the ids of its abandoned backups.
     private func abandoned() throws(SnapfleetError) -> (CatalogStore, any CloudSnapshots.SnapshotProvider, [DiskInfo], [BackupID]) {
-        let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
+        let catalog = try CatalogStore.open(server: server, config: config)
         let provider = try ProviderFactory.provider(for: config)
         var ids: [BackupID] = []
         let legacy = try catalog.backupIDs()  // records of snapfleet 0.x sit beside backup.info

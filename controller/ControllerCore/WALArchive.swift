@@ -29,12 +29,12 @@ struct WALArchive: Sendable {
     /// The key archiving writes `file` under.
     func archiveKey(_ file: WALFile) -> String { catalog.layout.walKey(file, compression: compression.catalogCompression) }
 
-    // MARK: - URLs (S3)
+    // MARK: - URLs (S3, GCS)
 
     /// PUT (`If-None-Match: *` signed) and HEAD URLs to archive, or GET URLs of every candidate key
     /// to restore; for a `file://` destination, the answer that the bytes go through the controller.
     func urls(_ request: WALURLsRequest, now: Date = Date()) throws(SnapfleetError) -> WALURLs {
-        guard let s3 = catalog.store as? S3ObjectStore else {
+        guard let store = catalog.store as? any PresigningObjectStore else {
             return WALURLs(transport: .controller, compression: compression.rawValue, urls: [])
         }
         var urls: [WALURL] = []
@@ -43,10 +43,10 @@ struct WALArchive: Sendable {
             switch request.purpose {
             case .archive:
                 let key = archiveKey(file)
-                urls.append(try sign(s3, name: name, key: key, method: "PUT", headers: [("if-none-match", "*")], now: now))
-                urls.append(try sign(s3, name: name, key: key, method: "HEAD", now: now))
+                urls.append(try sign(store, name: name, key: key, method: "PUT", headers: store.createOnlyHeaders, now: now))
+                urls.append(try sign(store, name: name, key: key, method: "HEAD", now: now))
             case .restore:
-                for candidate in candidateKeys(file) { urls.append(try sign(s3, name: name, key: candidate.key, method: "GET", now: now)) }
+                for candidate in candidateKeys(file) { urls.append(try sign(store, name: name, key: candidate.key, method: "GET", now: now)) }
             }
         }
         logIssued(urls, purpose: request.purpose)
@@ -66,9 +66,9 @@ struct WALArchive: Sendable {
 
     /// Signs one URL and logs it at debug (server, key, method, expiry; never the signature).
     private func sign(
-        _ s3: S3ObjectStore, name: String, key: String, method: String, headers: [(String, String)] = [], now: Date
+        _ store: any PresigningObjectStore, name: String, key: String, method: String, headers: [(String, String)] = [], now: Date
     ) throws(SnapfleetError) -> WALURL {
-        let url = try s3.presignedURL(key: key, method: method, headers: headers, expires: urlLifetime, date: now)
+        let url = try store.presignedURL(key: key, method: method, headers: headers, expires: urlLifetime, date: now)
         let expiresAt = Timestamp.rfc3339(now.addingTimeInterval(TimeInterval(urlLifetime)))
         logger.debug("WAL URL issued", metadata: ["server": "\(server)", "key": "\(key)", "method": "\(method)", "expires_at": "\(expiresAt)"])
         return WALURL(name: name, key: key, method: method, url: url, headers: Dictionary(uniqueKeysWithValues: headers), expiresAt: expiresAt)

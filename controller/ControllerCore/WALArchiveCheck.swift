@@ -18,7 +18,7 @@ public enum WALArchiveCheck {
         guard let serverConfig = config.servers[server] else {
             throw SnapfleetError(.unknownServer, "no server named '\(server)' in the configuration")
         }
-        let catalog = try CatalogStore.open(destination: serverConfig.destination, server: server, aws: serverConfig.aws)
+        let catalog = try CatalogStore.open(server: server, config: serverConfig)
         let files = try catalog.store.list(prefix: catalog.layout.walsPrefix).objects.compactMap { object -> WALFile? in
             guard case .wal(let file, _) = catalog.layout.object(forKey: object.key) else { return nil }
             return file

@@ -74,7 +74,7 @@ final class WALArchives: Sendable {
     /// The server's archive, opening it if needed.
     func archive(server: String, config: ServerConfig, logger: Logger, now: Date = Date()) throws(SnapfleetError) -> WALArchive {
         if let cached = opened.withLock({ $0[server] }), now.timeIntervalSince(cached.at) < 300 { return cached.archive }
-        let catalog = try CatalogStore.open(destination: config.destination, server: server, aws: config.aws)
+        let catalog = try CatalogStore.open(server: server, config: config)
         let archive = WALArchive(
             server: server, catalog: catalog, compression: config.walCompression, urlLifetime: config.walURLLifetimeSeconds, logger: logger)
         opened.withLock { $0[server] = Opened(archive: archive, at: now) }
