@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "AWSSigningTests", dependencies: ["AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "Digests", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudXMLTests", dependencies: ["CloudXML", "SnapfleetCore"]),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "AWSSigning", "SnapfleetCore", "TestSupport"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "AWSSigning", "CloudCredentials", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudCredentialsTests", dependencies: ["CloudCredentials", "AWSSigning", "SnapfleetCore", "TestSupport"]),
         .testTarget(name: "CloudSnapshotsTests", dependencies: ["CloudSnapshots", "AWSSigning", "CloudXML", "SnapfleetCore", "TestSupport"]),
         .testTarget(

