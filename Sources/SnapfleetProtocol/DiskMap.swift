@@ -26,26 +26,32 @@ public struct DiskMapRequest: WireBody {
 
 /// A disk as the provider knows it.
 public struct DiskReference: WireBody {
-    /// The provider's id (`vol-0abc…`, an image path for the local provider).
+    /// The provider's id (`vol-0abc…`, a disk name, an image path for the local provider).
     public var id: String
-    /// The device name it is attached as (`/dev/sdf`, `/dev/loop3`).
+    /// The device name it is attached as (`/dev/sdf`, `/dev/loop3`, `pgdata`, `lun2`).
     public var deviceName: String
+    /// How `deviceName` names the device; absent means `.path` (AWS, local).
+    public var deviceNaming: DeviceNaming?
+    /// `deviceNaming`, `.path` when absent.
+    public var naming: DeviceNaming { deviceNaming ?? .path }
 
     /// Names a disk.
-    public init(id: String, deviceName: String) {
+    public init(id: String, deviceName: String, deviceNaming: DeviceNaming? = nil) {
         self.id = id
         self.deviceName = deviceName
+        self.deviceNaming = deviceNaming
     }
 
     enum CodingKeys: String, CodingKey {
         case id
         case deviceName = "device_name"
+        case deviceNaming = "device_naming"
     }
 
-    /// A bounded id and a plain `/dev/NAME` device name (no other path is ever looked at).
+    /// A bounded id and a device name of the naming given (no path is ever taken from it).
     public func validate() throws(SnapfleetError) {
         try Wire.checkText(id, field: "disks.id", maxLength: 256)
-        try Wire.checkDeviceName(deviceName, field: "disks.device_name")
+        try naming.check(deviceName, field: "disks.device_name")
     }
 }
 

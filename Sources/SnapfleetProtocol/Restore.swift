@@ -139,8 +139,12 @@ public struct RestoreRunOutcome: WireBody {
 public struct RestoreDisk: WireBody {
     /// The snapshot it was created from (for messages).
     public var snapshotID: String
-    /// The device it is attached as on the recovery instance (`/dev/sdf`, `/dev/loop3`).
+    /// The device it is attached as on the recovery instance (`/dev/sdf`, `/dev/loop3`, `pgdata`, `lun2`).
     public var deviceName: String
+    /// How `deviceName` names the device; absent means `.path` (AWS, local).
+    public var deviceNaming: DeviceNaming?
+    /// `deviceNaming`, `.path` when absent.
+    public var naming: DeviceNaming { deviceNaming ?? .path }
     /// The provider's id of the disk (`vol-…`: NVMe serials name it).
     public var diskID: String
     /// Where it was mounted when the backup was taken.
@@ -149,9 +153,12 @@ public struct RestoreDisk: WireBody {
     public var mountOptions: String
 
     /// Describes a disk.
-    public init(snapshotID: String, deviceName: String, diskID: String, mountPoint: String, mountOptions: String) {
+    public init(
+        snapshotID: String, deviceName: String, deviceNaming: DeviceNaming? = nil, diskID: String, mountPoint: String, mountOptions: String
+    ) {
         self.snapshotID = snapshotID
         self.deviceName = deviceName
+        self.deviceNaming = deviceNaming
         self.diskID = diskID
         self.mountPoint = mountPoint
         self.mountOptions = mountOptions
@@ -160,15 +167,16 @@ public struct RestoreDisk: WireBody {
     enum CodingKeys: String, CodingKey {
         case snapshotID = "snapshot_id"
         case deviceName = "device_name"
+        case deviceNaming = "device_naming"
         case diskID = "disk_id"
         case mountPoint = "mount_point"
         case mountOptions = "mount_options"
     }
 
-    /// A device under /dev, absolute mount point, bounded texts.
+    /// A device name of the naming given, absolute mount point, bounded texts.
     public func validate() throws(SnapfleetError) {
         try Wire.checkText(snapshotID, field: "disks.snapshot_id", maxLength: 1024)
-        try Wire.checkDeviceName(deviceName, field: "disks.device_name")
+        try naming.check(deviceName, field: "disks.device_name")
         try Wire.checkText(diskID, field: "disks.disk_id", maxLength: 1024)
         try Wire.checkPath(mountPoint, field: "disks.mount_point")
         try Wire.checkText(mountOptions, field: "disks.mount_options", maxLength: 1024)

@@ -76,15 +76,14 @@ public enum Wire {
         guard path.hasPrefix("/") else { throw SnapfleetError(.invalidBody, "\(field) must be an absolute path") }
     }
 
-    /// A device name `/dev/NAME` with NAME of `[a-z0-9]` only: it is looked up under `/dev` and
-    /// nowhere else, so nothing like `/dev/../etc` or `/dev/disk/by-id/…` may pass.
+    /// A device name in one of the `DeviceNaming` forms: `/dev/NAME` with NAME of `[a-z0-9]` only,
+    /// a Compute Engine device name, or `lunN`. The agent builds the path from it with a fixed
+    /// template, so nothing like `/dev/../etc` or `/dev/disk/by-id/…` may pass.
     public static func checkDeviceName(_ name: String, field: String) throws(SnapfleetError) {
-        let bytes = Array(name.utf8)
-        let suffix = bytes.dropFirst(5)
-        let valid =
-            name.hasPrefix("/dev/") && (1...32).contains(suffix.count)
-            && suffix.allSatisfy { isDigitByte($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
-        guard valid else { throw SnapfleetError(.invalidBody, "\(field) must be /dev/ followed by lower-case letters and digits") }
+        guard DeviceNaming.allCases.contains(where: { $0.accepts(name) }) else {
+            throw SnapfleetError(
+                .invalidBody, "\(field) must be /dev/ followed by lower-case letters and digits, a compute engine device name or lunN")
+        }
     }
 
     /// An LSN in PostgreSQL's `X/X` form (1–8 hex digits on each side).

@@ -152,6 +152,32 @@ public final class GCPStandIn: Sendable {
         _ = rename(temporary, controlFile)
     }
 
+    /// Runs a Python snippet with Google's own clients bound to this stand-in: `storage` (a
+    /// google-cloud-storage `Client`), `compute(path)` (a GET under `/compute/v1/projects/P/`,
+    /// decoded) and `json`; returns what it printed.
+    public func python(_ code: String) throws -> String {
+        let script = directory.file("script-\(UUID().uuidString).py")
+        let prelude = """
+            import json
+            from google.oauth2 import service_account
+            from google.auth.transport.requests import AuthorizedSession
+            from google.cloud import storage as _storage
+            _credentials = service_account.Credentials.from_service_account_file(
+                "\(keyFile)", scopes=["https://www.googleapis.com/auth/cloud-platform"])
+            _credentials._token_uri = "\(endpoint)/token"
+            storage = _storage.Client(project="\(project)", credentials=_credentials, client_options={"api_endpoint": "\(endpoint)"})
+            _session = AuthorizedSession(_credentials)
+            def compute(path):
+                answer = _session.get("\(endpoint)/compute/v1/projects/\(project)/" + path)
+                answer.raise_for_status()
+                return answer.json()
+
+            """
+        try (prelude + code).write(toFile: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        return try ChildProcess.check(["python3", script])
+    }
+
     /// The stand-in's log, for failure messages.
     public var log: String { Self.tail(logPath) }
 

@@ -31,19 +31,46 @@ public struct DiskMapping: Sendable {
         return DiskMapResult(disks: disks, paths: paths)
     }
 
-    /// The first candidate device that exists: the name itself, its `xvd` rename, the NVMe
-    /// device whose serial is the volume id (how a Nitro instance shows an EBS volume).
+    /// The first candidate device that is mounted (else the first that exists), by the disk's
+    /// naming: for `/dev/NAME`, the name itself, its `xvd` rename, the NVMe device whose serial is
+    /// the volume id (how a Nitro instance shows an EBS volume); for a Compute Engine device name,
+    /// `/dev/disk/by-id/google-NAME` and its partitions; for an Azure `lunN`,
+    /// `/dev/disk/azure/scsi1/lunN`, the NVMe data-disk link of NVMe-only sizes, and their partitions.
     func locate(_ disk: DiskReference, with mapper: DiskMapper) -> DiskPlacement {
+        var unmounted: DeviceMounts?
         for candidate in candidates(for: disk, blockDevices: mapper.blockDevices) {
             guard let found = try? mapper.mounts(ofDevicePath: candidate) else { continue }
-            let mounts = found.mounts.map { MountPoint(target: $0.findmntTarget(), options: $0.findmntOptions) }
-            return DiskPlacement(id: disk.id, deviceName: disk.deviceName, localDevice: found.device.devicePath, mounts: mounts, error: nil)
+            // A partitioned disk's whole device exists but holds no mount: a partition of it does.
+            if !found.mounts.isEmpty || disk.naming == .path { return placement(disk, found) }
+            if unmounted == nil { unmounted = found }
         }
+        if let unmounted { return placement(disk, unmounted) }
         let tried = candidates(for: disk, blockDevices: nil).joined(separator: ", ")
         return DiskPlacement(id: disk.id, deviceName: disk.deviceName, localDevice: nil, mounts: [], error: "no block device found (tried \(tried))")
     }
 
+    private func placement(_ disk: DiskReference, _ found: DeviceMounts) -> DiskPlacement {
+        let mounts = found.mounts.map { MountPoint(target: $0.findmntTarget(), options: $0.findmntOptions) }
+        return DiskPlacement(id: disk.id, deviceName: disk.deviceName, localDevice: found.device.devicePath, mounts: mounts, error: nil)
+    }
+
+    /// Paths made from fixed templates and a validated name: nothing from the message is a path.
     private func candidates(for disk: DiskReference, blockDevices: BlockDevices?) -> [String] {
+        switch disk.naming {
+        case .path: return pathCandidates(for: disk, blockDevices: blockDevices)
+        case .gcp: return withPartitions("\(devRoot)/disk/by-id/google-\(disk.deviceName)")
+        case .azure:
+            let lun = disk.deviceName.dropFirst("lun".count)
+            return withPartitions("\(devRoot)/disk/azure/scsi1/lun\(lun)") + withPartitions("\(devRoot)/disk/azure/data/by-lun/\(lun)")
+        }
+    }
+
+    /// The whole disk, then its first partitions as udev names them (`-part1`…).
+    private func withPartitions(_ path: String) -> [String] {
+        [path] + (1...8).map { "\(path)-part\($0)" }
+    }
+
+    private func pathCandidates(for disk: DiskReference, blockDevices: BlockDevices?) -> [String] {
         let name = String(disk.deviceName.dropFirst("/dev/".count))
         var paths = ["\(devRoot)/\(name)"]
         if name.hasPrefix("sd") { paths.append("\(devRoot)/xvd\(name.dropFirst(2))") }

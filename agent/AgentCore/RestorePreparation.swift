@@ -72,7 +72,7 @@ struct RestorePreparation {
     /// The disk's device, where it is mounted, with which options.
     private func check(_ disk: RestoreDisk, mapper: DiskMapper) -> ([CheckLine], String?) {
         let label = "disk from \(disk.snapshotID)"
-        let placement = mapping.locate(DiskReference(id: disk.diskID, deviceName: disk.deviceName), with: mapper)
+        let placement = mapping.locate(DiskReference(id: disk.diskID, deviceName: disk.deviceName, deviceNaming: disk.deviceNaming), with: mapper)
         guard let device = placement.localDevice else {
             return (
                 [CheckLine(name: "\(label) attached", passed: false, detail: "expected \(disk.deviceName): \(placement.error ?? "not found")")], nil
@@ -135,7 +135,7 @@ struct RestorePreparation {
         guard let mapper = try? mapping.currentMapper() else { return [] }
         var mounted: [String] = []
         for disk in disks {
-            let placement = mapping.locate(DiskReference(id: disk.diskID, deviceName: disk.deviceName), with: mapper)
+            let placement = mapping.locate(DiskReference(id: disk.diskID, deviceName: disk.deviceName, deviceNaming: disk.deviceNaming), with: mapper)
             guard let device = placement.localDevice, placement.mounts.isEmpty else { continue }
             try? FileManager.default.createDirectory(atPath: disk.mountPoint, withIntermediateDirectories: true)
             // The check that follows reports a mount that failed.

@@ -1,3 +1,4 @@
+import Digests
 import Foundation
 import HTTPClient
 import SnapfleetCore
@@ -14,7 +15,8 @@ final class WALTransfer {
     enum PutOutcome: Equatable {
         /// Stored (2xx): durable in the object store.
         case stored
-        /// 412: an object is already there (the URL can never replace it).
+        /// An object is already there (the URL can never replace it): 412 from S3 and GCS, 409
+        /// `BlobAlreadyExists` from Azure.
         case exists
         /// 403: the URL expired or was refused; ask for a new one.
         case refused(String)
@@ -44,19 +46,32 @@ final class WALTransfer {
         case .failure(let error): return .retryable(error.message)
         case .success(let response) where response.isSuccess: return .stored
         case .success(let response) where response.status == 412: return .exists
+        case .success(let response) where response.status == 409 && response.headers["x-ms-error-code"] == "BlobAlreadyExists": return .exists
         case .success(let response) where response.status == 403: return .refused(Self.summary(response))
         case .success(let response): return .retryable(Self.summary(response))
         }
     }
 
-    /// The stored object's ETag (its MD5 for a single-part upload, in hex), via a HEAD URL.
-    func etag(with url: WALURL) throws(SnapfleetError) -> String? {
+    /// The stored object's MD5 in hex, via a HEAD URL, as each store reports it: Azure's
+    /// `Content-MD5` (base64), GCS's `x-goog-hash: md5=` (base64), else the ETag (S3's and GCS's
+    /// ETag of a single-part upload is its MD5 in hex). Nil when there is no object.
+    func storedMD5(with url: WALURL) throws(SnapfleetError) -> String? {
         let response = try perform(HTTPRequest(method: .head, url: url.url, timeout: .seconds(30))).get()
         guard response.isSuccess else {
             if response.status == 404 { return nil }
             throw SnapfleetError(.httpError, "HEAD \(url.key): \(Self.summary(response))", retryable: response.status >= 500)
         }
-        return response.headers.values(for: "ETag").first?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        return Self.md5Hex(of: response.headers)
+    }
+
+    /// The MD5 a HEAD answer states, in hex (see `storedMD5(with:)`); nil when it states none.
+    static func md5Hex(of headers: HTTPHeaders) -> String? {
+        let googleHashes = headers.values(for: "x-goog-hash").flatMap { $0.split(separator: ",") }
+        let base64 =
+            headers["Content-MD5"]
+            ?? googleHashes.map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("md5=") }.map { String($0.dropFirst(4)) }
+        if let base64, let bytes = Data(base64Encoded: base64), bytes.count == 16 { return Hex.lowercase(bytes) }
+        return headers.values(for: "ETag").first?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
     /// GETs an object, handing its body to `consumer` piece by piece as it arrives; false for 404

@@ -90,12 +90,12 @@ struct WALUpload {
         }
     }
 
-    /// 412: the key is taken. Its ETag is the MD5 of a single-part upload: equal means this very file.
+    /// The key is taken. The stored object's MD5 equal to this file's means this very file.
     private func compareExisting(_ head: WALURL, md5: [UInt8]) throws(SnapfleetError) -> WALStored {
-        let stored = try transfer.etag(with: head)
+        let stored = try transfer.storedMD5(with: head)
         guard stored == Hex.lowercase(md5) else {
             throw SnapfleetError(
-                .alreadyExists, "the archive already holds a different \(name) at \(head.key) (ETag \(stored ?? "none")); it was not overwritten",
+                .alreadyExists, "the archive already holds a different \(name) at \(head.key) (MD5 \(stored ?? "none")); it was not overwritten",
                 hint: "two servers may be archiving to the same place, or this server was restored without a new timeline")
         }
         capabilities.archived(name)

@@ -22,7 +22,7 @@ struct PreflightRunner: Sendable {
         findings.instance = lookups.instance
         findings.disks = lookups.disks
         if case .success(let disks)? = lookups.disks {
-            findings.diskMap = await diskMap(disks)
+            findings.diskMap = await diskMap(disks, naming: Self.deviceNaming(provider: config.provider))
         }
         return findings
     }
@@ -38,8 +38,8 @@ struct PreflightRunner: Sendable {
         return (instance, Result { () throws(SnapfleetError) in try provider.disks(config.snapshotDisks, attachedTo: found) })
     }
 
-    private func diskMap(_ disks: [DiskInfo]) async -> Result<DiskMapResult, SnapfleetError> {
-        let request = DiskMapRequest(disks: disks.map { DiskReference(id: $0.id, deviceName: $0.deviceName) })
+    private func diskMap(_ disks: [DiskInfo], naming: DeviceNaming?) async -> Result<DiskMapResult, SnapfleetError> {
+        let request = DiskMapRequest(disks: disks.map { DiskReference(id: $0.id, deviceName: $0.deviceName, deviceNaming: naming) })
         do {
             let reply = try await askAgent(.diskMap(request))
             guard case .diskMapResult(let result) = reply else {
@@ -48,6 +48,14 @@ struct PreflightRunner: Sendable {
             return .success(result)
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// How the provider's device names name devices on the host (nil: `/dev/NAME`, the wire's default).
+    static func deviceNaming(provider: SnapshotProviderKind?) -> DeviceNaming? {
+        switch provider {
+        case .gcp?: .gcp
+        case .aws?, .local?, nil: nil
         }
     }
 }

@@ -20,6 +20,8 @@ struct RestoreCoordinator: Sendable {
         var deviceName: String?
         var mountPoint: String
         var mountOptions: String
+        /// How the provider's device names name a device on the host.
+        var naming: DeviceNaming = .path
     }
 
     /// What the controller found before asking the agent.
@@ -103,6 +105,14 @@ struct RestoreCoordinator: Sendable {
                 let info = SnapshotInfo(id: snapshot.snapshotImagePath ?? "", name: snapshot.snapshotName ?? "", diskID: "", state: .completed)
                 return RecordedDisk(snapshot: info, deviceName: snapshot.deviceName, mountPoint: point, mountOptions: options)
             }
+        case .gcp(let gcp):
+            // Compute Engine snapshots are named, and barman records the name as their identity.
+            return try gcp.snapshots.map { snapshot throws(SnapfleetError) in
+                let (point, options) = try mount(snapshot.mount)
+                let name = snapshot.snapshotName ?? ""
+                let info = SnapshotInfo(id: name, name: name, diskID: "", state: .completed)
+                return RecordedDisk(snapshot: info, deviceName: snapshot.deviceName, mountPoint: point, mountOptions: options, naming: .gcp)
+            }
         default:
             throw SnapfleetError(.invalidConfiguration, "restoring \(snapshots.provider.rawValue) snapshots is not supported yet")
         }
@@ -148,8 +158,8 @@ struct RestoreCoordinator: Sendable {
             if let found {
                 disks.append(
                     RestoreDisk(
-                        snapshotID: disk.snapshot.id, deviceName: found.deviceName, diskID: found.id, mountPoint: disk.mountPoint,
-                        mountOptions: disk.mountOptions))
+                        snapshotID: disk.snapshot.id, deviceName: found.deviceName, deviceNaming: disk.naming == .path ? nil : disk.naming,
+                        diskID: found.id, mountPoint: disk.mountPoint, mountOptions: disk.mountOptions))
             }
         }
         return (checks, provisioned, disks.count == plan.disks.count ? disks : nil)

@@ -20,7 +20,9 @@ bodies. Where the references leave a behaviour open, the choice made is listed u
   --control-file    JSON fault injection, re-read when it changes (see "Faults")
   --token-lifetime  seconds an access token lives (default 3600; small values force refreshes)
   --attach-devices  (root) attaching a disk that has an image puts the image on a loop device
-                    and points /dev/disk/by-id/google-<deviceName> at it, as a VM sees the disk
+                    and points /dev/disk/by-id/google-<deviceName> at it, as a VM sees the disk;
+                    an image already on a loop device (a test's mounted disk) is linked as it is,
+                    and its loop device left alone
   --page-size       largest page a list returns (default 500, Compute Engine's own maximum);
                     also caps the maxResults of Cloud Storage object listings
   --wait-seconds    how long zoneOperations.wait / globalOperations.wait block at most
@@ -1017,6 +1019,7 @@ class Devices:
 
     def __init__(self, enabled):
         self.enabled, self.made, self.lock = enabled, {}, threading.Lock()  # link -> loop device
+        self.borrowed = set()  # links to loop devices the stand-in did not make (never detached)
 
     def attach(self, device_name, image):
         if not self.enabled or not image:
@@ -1029,18 +1032,35 @@ class Devices:
                     self._undo(link)
                 else:
                     raise DeviceError(f"{link} exists and is not a symlink the stand-in made; not overwritten")
-            result = subprocess.run(["losetup", "-f", "--show", image], capture_output=True, text=True)
-            if result.returncode != 0:
-                raise DeviceError(f"losetup {image}: {result.stderr.strip()}")
-            loop = result.stdout.strip()
+            # An image already on a loop device (a test's disk, mounted with PostgreSQL on it) is
+            # that disk as the VM sees it: link to it and leave the loop device alone, rather than
+            # put the same file on a second one.
+            borrowed = self._loop_of(image)
+            if borrowed:
+                loop = borrowed
+            else:
+                result = subprocess.run(["losetup", "-f", "--show", image], capture_output=True, text=True)
+                if result.returncode != 0:
+                    raise DeviceError(f"losetup {image}: {result.stderr.strip()}")
+                loop = result.stdout.strip()
             try:
                 os.symlink(loop, link)
             except OSError as error:
-                subprocess.run(["losetup", "-d", loop], capture_output=True)
+                if not borrowed:
+                    subprocess.run(["losetup", "-d", loop], capture_output=True)
                 raise DeviceError(f"symlink {link}: {error}")
             self.made[link] = loop
-            log(f"device {link} -> {loop} ({image})")
+            if borrowed:
+                self.borrowed.add(link)
+            log(f"device {link} -> {loop} ({image}{', already attached' if borrowed else ''})")
             return link
+
+    @staticmethod
+    def _loop_of(image):
+        """The loop device that already has `image` as its backing file, if any."""
+        result = subprocess.run(["losetup", "-n", "-O", "NAME", "-j", image], capture_output=True, text=True)
+        names = result.stdout.split() if result.returncode == 0 else []
+        return names[0] if names else None
 
     def detach(self, link):
         if link:
@@ -1053,6 +1073,10 @@ class Devices:
             return
         if os.path.islink(link) and os.readlink(link) == loop:
             os.remove(link)
+        if link in self.borrowed:
+            self.borrowed.discard(link)
+            log(f"device {link} removed ({loop} left attached: not the stand-in's)")
+            return
         subprocess.run(["losetup", "-d", loop], capture_output=True)
         log(f"device {link} removed ({loop} detached)")
 

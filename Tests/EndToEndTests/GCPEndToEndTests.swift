@@ -1,0 +1,228 @@
+import Foundation
+import SnapfleetCore
+import TestSupport
+import Testing
+
+/// The GCP provider end to end with the real programs: Compute Engine and Cloud Storage are the
+/// stand-in (which checks every token and V4 signature), the disk is a real loop disk holding
+/// PostgreSQL, seen by the agent as `/dev/disk/by-id/google-<device name>` as on a VM.
+@Suite(
+    "GCP backups, WAL and restores on the stand-in", .serialized,
+    .requires(
+        BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && GCPStandIn.isAvailable,
+        "needs the built programs, loop devices and the GCP stand-in"))
+struct GCPEndToEndTests {
+    @Test("a backup whose snapshot takes 4 s to upload: the window ends when the snapshot is captured; DONE with barman's gcp backup.info")
+    func doneWithShortWindow() throws {
+        let scenario = try GCPScenario()
+        defer { scenario.tearDown() }
+        try scenario.gcp.setSnapshotBehaviour(disk: scenario.diskName, zone: scenario.zone, creatingSeconds: 0.3, uploadingSeconds: 4)
+        let id = try scenario.backup()
+        let info = try scenario.object("catalog/pg1/base/\(id)/backup.info")
+        #expect(info.contains("status=DONE\n"), "\(info)")
+        let snapshotName = "\(scenario.diskName)-\(id.lowercased())"
+        #expect(
+            info.contains(
+                "snapshots_info={'provider': 'gcp', 'provider_info': {'project': 'snapfleet-test'}, 'snapshots': [{'mount': {'mount_options': 'rw,noatime', 'mount_point': '\(scenario.disk.mountPoint)'}, 'provider': {'device_name': '\(scenario.deviceName)', 'snapshot_name': '\(snapshotName)', 'snapshot_project': 'snapfleet-test'}}]}"
+            ), "\(info)")
+        #expect(try scenario.object("catalog/pg1/base/\(id)/backup_label").contains("LABEL: snapfleet backup pg1 \(id)"))
+        let snapshot = try scenario.gcp.python("print(json.dumps(compute('global/snapshots/\(snapshotName)')))")
+        #expect(snapshot.contains("\"status\": \"READY\""), "\(snapshot)")
+        #expect(snapshot.contains("\"snapfleet_backup_id\": \"\(id.lowercased())\""), "labelled with the backup id: \(snapshot)")
+        let window = try scenario.windowSeconds(id)
+        #expect(window < 3, "the window ended at UPLOADING, not after the 4 s upload: \(window) s")
+    }
+
+    @Test("WAL archived with signed URLs the stand-in verifies, and fetched back by a standby that PostgreSQL promotes")
+    func walThroughSignedURLs() throws {
+        let scenario = try GCPScenario()
+        defer { scenario.tearDown() }
+        try scenario.cluster.psql("CREATE TABLE marker (id int); INSERT INTO marker SELECT generate_series(1, 500)")
+        for round in 0..<3 {
+            // A switch with nothing written since the last one makes no new segment.
+            try scenario.cluster.psql("INSERT INTO marker VALUES (\(1000 + round))")
+            try scenario.cluster.switchAndWaitArchived()
+        }
+        let names = try scenario.objectNames("catalog/pg1/wals/")
+        #expect(names.filter { $0.hasSuffix(".zst") }.count >= 3, "\(names)")
+        let signedPuts = try scenario.gcp.calls().filter { $0.method == "PUT" && $0.path.hasPrefix("/\(scenario.bucket)/catalog/pg1/wals/") }
+        #expect(!signedPuts.isEmpty && signedPuts.allSatisfy { $0.status == 200 }, "\(signedPuts)")
+        try scenario.cluster.stop()
+        try scenario.cluster.configure([
+            "restore_command": "\(BuiltProducts.path("snapfleet-agent")) wal-fetch --config \(scenario.agentConfig) %f %p"
+        ])
+        try scenario.cluster.touch("standby.signal")
+        try scenario.cluster.start()
+        try scenario.cluster.promote()
+        #expect(
+            try eventually(timeout: .seconds(30)) { try scenario.objectNames("catalog/pg1/wals/").contains("catalog/pg1/wals/00000002.history.zst") })
+        #expect(try scenario.cluster.psql("SELECT count(*) FROM marker") == "503")
+    }
+
+    @Test(
+        "restore --provision to a point in time: a disk from the snapshot, attached as /dev/disk/by-id/google-*, mounted; PostgreSQL recovers exactly its rows"
+    )
+    func provisionedRestore() throws {
+        let scenario = try GCPScenario()
+        defer { scenario.tearDown() }
+        try scenario.cluster.psql("CREATE TABLE marker (id serial, note text); INSERT INTO marker (note) VALUES ('before the backup')")
+        _ = try scenario.backup()
+        try scenario.cluster.psql("INSERT INTO marker (note) VALUES ('after the backup')")
+        let target = try scenario.cluster.psql("SELECT to_char(clock_timestamp(), 'YYYY-MM-DD HH24:MI:SS.US+00')")
+        Thread.sleep(forTimeInterval: 1.1)
+        try scenario.cluster.psql("INSERT INTO marker (note) VALUES ('after the target')")
+        try scenario.cluster.switchAndWaitArchived()
+        try scenario.loseTheServer()
+
+        let refused = try scenario.restore(["--target-time", target])
+        #expect(refused.status != 0, "no disk from the snapshot is attached yet: refused")
+        #expect(refused.stdout.contains("FAILED  disk from \(scenario.diskName)-"), "\(refused.stdout)")
+
+        let restore = try scenario.restore(["--provision", "--target-time", target, "--target-timeline", "current", "--target-action", "promote"])
+        try #require(restore.status == 0, "\(restore.stdout)\(restore.stderr)\n\(scenario.fleet.controller?.log.suffix(2000) ?? "")")
+        #expect(restore.stdout.contains("provisioned  \(scenario.diskName)-"), "\(restore.stdout)")
+        try scenario.cluster.start()
+        #expect(try eventually(timeout: .seconds(60)) { (try? scenario.cluster.psql("SELECT pg_is_in_recovery()")) == "f" })
+        #expect(try scenario.cluster.psql("SELECT string_agg(note, ',' ORDER BY id) FROM marker") == "before the backup,after the backup")
+    }
+
+    @Test(
+        "a snapshot that fails: FAILED, the snapshot deleted, PostgreSQL out of backup mode; deleting a DONE backup deletes its snapshot and objects")
+    func failureAndDeletion() throws {
+        let scenario = try GCPScenario()
+        defer { scenario.tearDown() }
+        let done = try scenario.backup()
+        try scenario.gcp.setSnapshotBehaviour(
+            disk: scenario.diskName, zone: scenario.zone, creatingSeconds: 0.2, uploadingSeconds: 0.5, outcome: "FAILED")
+        let failed = try scenario.run(["backup", "--config", scenario.fleet.controllerConfig, "pg1", "--immediate-checkpoint"])
+        #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
+        let failedID = try #require(failed.stdout.split(separator: "\n").first { $0.count == 15 }.map(String.init), "\(failed.stdout)")
+        let info = try scenario.object("catalog/pg1/base/\(failedID)/backup.info")
+        #expect(info.contains("status=FAILED\n") && info.contains("error=failure snapshot completion"), "\(info)")
+        #expect(try scenario.snapshotNames().filter { $0.hasSuffix(failedID.lowercased()) }.isEmpty, "the failed snapshot was deleted")
+        #expect(
+            try scenario.cluster.psql("SELECT pg_backup_start('after', true); SELECT labelfile FROM pg_backup_stop(false);").contains("LABEL: after"))
+
+        let delete = try scenario.run(["delete-backup", "--config", scenario.fleet.controllerConfig, "pg1", done])
+        #expect(delete.status == 0, "\(delete.stdout)\(delete.stderr)")
+        #expect(try scenario.snapshotNames().filter { $0.hasSuffix(done.lowercased()) }.isEmpty, "its snapshot is gone from Compute Engine")
+        #expect(try scenario.objectNames("catalog/pg1/base/\(done)/").isEmpty, "and its objects from the bucket")
+    }
+}
+
+/// A loop disk with PostgreSQL on it, attached in the stand-in to instance `pg-<suffix>` as
+/// device `pgdata-<suffix>` (the stand-in links `/dev/disk/by-id/google-pgdata-<suffix>` to its
+/// loop device), a bucket, and a controller and agent configured for them.
+final class GCPScenario {
+    let gcp: GCPStandIn
+    let disk: LoopDisk
+    let cluster: PostgresCluster
+    let fleet: Fleet
+    let suffix = String(UUID().uuidString.prefix(8).lowercased())
+    let zone = "europe-west1-b"
+    let agentConfig: String
+    var bucket: String { "catalog-\(suffix)" }
+    var diskName: String { "pgdata-\(suffix)" }
+    var deviceName: String { "pgdata-\(suffix)" }
+    var instance: String { "pg-\(suffix)" }
+
+    init() throws {
+        gcp = try GCPStandIn(attachingDevices: true)
+        disk = try LoopDisk(size: "128M", options: ["noatime"])
+        fleet = try Fleet()
+        chmod(fleet.directory.path, 0o755)
+        agentConfig = fleet.directory.file("agent1.yaml")
+        cluster = try PostgresCluster(
+            settings: ["archive_command": "\(BuiltProducts.path("snapfleet-agent")) wal-push --config \(agentConfig) %p"],
+            dataDirectory: disk.mountPoint + "/data", start: false)
+        try gcp.createBucket(bucket)
+        try gcp.createInstance(instance, zone: zone, disks: [GCPStandIn.Disk(name: diskName, deviceName: deviceName, image: disk.imagePath)])
+        let settings = """
+            destination: gs://\(bucket)/catalog
+            provider: gcp
+            snapshot_instance: \(instance)
+            snapshot_disks: [\(diskName)]
+            wal_compression: zstd
+            tags: {team: payments}
+            gcp:
+              project: \(gcp.project)
+              zone: \(zone)
+              credentials_file: \(gcp.keyFile)
+              compute_endpoint: \(gcp.endpoint)
+              storage_endpoint: \(gcp.endpoint)
+            """
+        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
+        try fleet.startController()
+        _ = try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo)
+        try "allow_mount: true\n".appendLine(to: agentConfig)
+        try cluster.start()
+        try fleet.startAgent(config: agentConfig, name: "agent1")
+        try fleet.waitForAgent()
+    }
+
+    /// `snapfleet-controller ARGUMENTS…`.
+    func run(_ arguments: [String]) throws -> ProcessOutput {
+        try Shell.run([BuiltProducts.path("snapfleet-controller")] + arguments)
+    }
+
+    /// Runs `check` (must pass) and `backup`; returns the DONE backup's id.
+    func backup() throws -> String {
+        let check = try run(["check", "--config", fleet.controllerConfig, "pg1"])
+        guard check.status == 0 else {
+            throw FleetError("check failed:\n\(check.stdout)\(check.stderr)\n\(fleet.controller?.log.suffix(2000) ?? "")")
+        }
+        let output = try run(["backup", "--config", fleet.controllerConfig, "pg1", "--immediate-checkpoint"])
+        guard output.status == 0 else {
+            throw FleetError("backup failed:\n\(output.stdout)\(output.stderr)\n\(fleet.controller?.log.suffix(3000) ?? "")\n\(gcp.log)")
+        }
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `restore pg1 latest --recovery-server pg1` with `extra` options.
+    func restore(_ extra: [String]) throws -> ProcessOutput {
+        try run(["restore", "--config", fleet.controllerConfig, "pg1", "latest", "--recovery-server", "pg1"] + extra)
+    }
+
+    /// The backup window snapfleet recorded, in seconds.
+    func windowSeconds(_ id: String) throws -> Double {
+        let show = try run(["show-backup", "--config", fleet.controllerConfig, "pg1", id, "--format", "json"])
+        let document = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
+        let backup = (document?["pg1"] as? [String: Any]) ?? [:]
+        let record = (backup["snapfleet"] as? [String: Any]) ?? [:]
+        guard let window = record["backup_window_ms"] as? Double else { throw FleetError("no window in: \(show.stdout)") }
+        return window / 1000
+    }
+
+    /// An object's text, read with google-cloud-storage.
+    func object(_ name: String) throws -> String {
+        try gcp.python("print(storage.bucket('\(bucket)').blob('\(name)').download_as_bytes().decode(), end='')")
+    }
+
+    /// The object names under `prefix`.
+    func objectNames(_ prefix: String) throws -> [String] {
+        try gcp.python("print('\\n'.join(b.name for b in storage.list_blobs('\(bucket)', prefix='\(prefix)')))")
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// Every snapshot name in the project.
+    func snapshotNames() throws -> [String] {
+        try gcp.python("print('\\n'.join(s['name'] for s in compute('global/snapshots').get('items', [])))").split(separator: "\n").map(String.init)
+    }
+
+    /// PostgreSQL stopped, the disk unmounted and detached from the instance: only the backup is left.
+    func loseTheServer() throws {
+        try cluster.stop(mode: "immediate")
+        try disk.unmount()
+        try gcp.python(
+            """
+            _session.post("\(gcp.endpoint)/compute/v1/projects/\(gcp.project)/zones/\(zone)/instances/\(instance)/detachDisk?deviceName=\(deviceName)").raise_for_status()
+            """)
+    }
+
+    func tearDown() {
+        fleet.stop()
+        if cluster.isRunning { try? cluster.stop(mode: "immediate") }
+        _ = try? Shell.run(["umount", disk.mountPoint])
+        try? disk.detach()
+    }
+}
