@@ -35,6 +35,11 @@ struct AWSBackupTests {
         let tags = Dictionary(uniqueKeysWithValues: (result.tags.first ?? []).map { ($0.Key, $0.Value) })
         #expect(tags["team"] == "payments")
         #expect(tags["snapfleet_backup_id"] == id)
+        // PostgreSQL's archive_command here is not wal-push: the agent must not upload its WAL by itself.
+        let walKeys = try moto.boto3(
+            // No Prefix: signature-enforcing moto wrongly refuses listings with '/' in it.
+            "print(len([o for o in s3.list_objects_v2(Bucket=\"\(scenario.bucket)\").get(\"Contents\", []) if \"/wals/\" in o[\"Key\"]]))")
+        #expect(walKeys.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "no WAL uploaded ahead for another tool's archive_command")
     }
 
     @Test("/metrics after a backup, read by prometheus_client's parser: the backup, its window, the EC2 calls, the agent, the level")

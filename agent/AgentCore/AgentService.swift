@@ -54,7 +54,12 @@ public final class AgentService: DaemonService {
         fetcher = WALFetcher(controller: asker, segmentSize: { service.value?.walLayout?.segmentSize ?? 16 << 20 }, logger: logger)
         restoreCommand = Self.restoreCommand(configPath: configPath)
         service.value = self
-        loop.addTimer(every: .seconds(1)) { [weak self] in self?.archiver.scanReady() }
+        loop.addTimer(every: .seconds(1)) { [weak self] in
+            // Look ahead only while PostgreSQL archives through this agent: with another tool's
+            // archive_command, uploading its .ready files would fill an archive nobody asked for.
+            guard let self, self.archivesThroughAgent else { return }
+            self.archiver.scanReady()
+        }
         loop.addTimer(every: .seconds(1)) { [weak self] in self?.tick() }
         loop.addTimer(every: .seconds(1)) { [weak self] in self?.scheduleProbe() }
         logger.info("agent starting", metadata: ["controller": "\(config.controller)", "agent.key": "\(keys.publicKey)"])
@@ -247,6 +252,11 @@ public final class AgentService: DaemonService {
     }
 
     /// Where PostgreSQL keeps its WAL, from its last facts.
+    /// Whether PostgreSQL's `archive_command` calls `wal-push` (this agent's client).
+    private var archivesThroughAgent: Bool {
+        report.withLock { $0.facts?.archiveCommand.contains("wal-push") == true }
+    }
+
     private var walLayout: WALArchiver.Layout? {
         report.withLock { report in
             report.facts.map { WALArchiver.Layout(walDirectory: $0.walDirectory ?? $0.dataDirectory + "/pg_wal", segmentSize: $0.walSegmentSize) }
