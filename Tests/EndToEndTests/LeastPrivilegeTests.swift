@@ -23,6 +23,9 @@ struct LeastPrivilegeTests {
         "GOOGLE_APPLICATION_CREDENTIALS", "metadata.google.internal", "gcloud/application_default_credentials",
         "AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_STORAGE_KEY", "AZURE_STORAGE_CONNECTION_STRING",
         "AZURE_STORAGE_SAS_TOKEN", "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT",
+        // What getting a token takes: key files, grants, token endpoints and the cloud APIs themselves.
+        "private_key_id", "client_assertion", "jwt-bearer", "oauth2.googleapis.com", "login.microsoftonline.com",
+        "/metadata/identity/oauth2/token", "compute.googleapis.com", "management.azure.com", "SharedKey ",
     ]
 
     static var repositoryRoot: String {
@@ -40,7 +43,7 @@ struct LeastPrivilegeTests {
         let unexpected = closure.subtracting(Self.agentModules)
         #expect(unexpected.isEmpty, "snapfleet-agent depends on \(unexpected.sorted())")
         #expect(closure.contains("PostgresBackup") && closure.contains("Messaging"), "the graph was read")
-        for forbidden in ["AWSSigning", "CloudCredentials", "ObjectStore", "CloudSnapshots"] {
+        for forbidden in ["AWSSigning", "TokenSigning", "CloudCredentials", "ObjectStore", "CloudSnapshots"] {
             #expect(!closure.contains(forbidden), "the agent must never link \(forbidden)")
         }
         let controller = try ModuleGraph(dumpPackageJSON: Data(output.utf8)).dependencies(of: "snapfleet-controller")
