@@ -49,6 +49,56 @@ struct AgentDiskMapTests {
         try cluster.stop()
     }
 
+    @Test("gcp and azure names: the agent finds the disk's udev link, and a partition of it where the filesystem is")
+    func cloudNamesAndPartitions() throws {
+        // A disk with a partition table and ext4 on its first partition, as cloud images often are.
+        let directory = try TemporaryDirectory(prefix: "partdisk")
+        let image = directory.file("disk.img")
+        _ = try Shell.check(["truncate", "-s", "64M", image])
+        _ = try Shell.check(["sh", "-c", "echo 'type=83' | sfdisk -q \(image)"])
+        let loop = try Shell.check(["losetup", "-f", "--show", image]).trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? Shell.run(["losetup", "-d", loop]) }
+        // The partition as a loop device of its own over its sectors (sfdisk starts it at 1 MiB):
+        // this kernel makes no partition devices for loop disks.
+        let partition = try Shell.check(["losetup", "-f", "--show", "-o", "1048576", "--sizelimit", String(63 << 20), image])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? Shell.run(["losetup", "-d", partition]) }
+        _ = try Shell.check(["mkfs.ext4", "-q", partition])
+        let mountPoint = directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        _ = try Shell.check(["mount", "-o", "noatime", partition, mountPoint])
+        defer { _ = try? Shell.run(["umount", mountPoint]) }
+        let name = "sf-\(UUID().uuidString.prefix(8).lowercased())"
+        let lun = 60 + Int.random(in: 0...3)
+        // Our own links, as udev makes them on a VM (removed after).
+        let links = [
+            ("/dev/disk/by-id/google-\(name)", loop), ("/dev/disk/by-id/google-\(name)-part1", partition),
+            ("/dev/disk/azure/scsi1/lun\(lun)", loop), ("/dev/disk/azure/scsi1/lun\(lun)-part1", partition),
+        ]
+        for (link, _) in links where FileManager.default.fileExists(atPath: link) { Issue.record("\(link) exists already"); return }
+        for (link, target) in links {
+            try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        }
+        defer { for (link, _) in links { unlink(link) } }
+        let agent = try AgentUnderTest(conninfo: try PostgresCluster.shared().conninfo)
+        let reply = try agent.request(
+            .diskMap(
+                DiskMapRequest(disks: [
+                    DiskReference(id: "pg-main-data", deviceName: name, deviceNaming: .gcp),
+                    DiskReference(
+                        id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d", deviceName: "lun\(lun)", deviceNaming: .azure),
+                    DiskReference(id: "missing", deviceName: "nosuchdevice", deviceNaming: .gcp),
+                ])))
+        guard case .diskMapResult(let result) = reply else { Issue.record("answered \(String(describing: reply))"); return }
+        for placement in result.disks.prefix(2) {
+            #expect(placement.localDevice == partition, "the mounted partition, not the whole disk: \(placement)")
+            #expect(placement.mounts == [MountPoint(target: mountPoint, options: "rw,noatime")])
+        }
+        #expect(result.disks[2].localDevice == nil)
+        #expect(result.disks[2].error?.contains("/dev/disk/by-id/google-nosuchdevice") == true, "\(result.disks[2].error ?? "")")
+    }
+
     @Test("a device name outside /dev is refused before the agent looks at anything")
     func refusesPaths() throws {
         let cluster = try PostgresCluster.shared()
