@@ -169,6 +169,7 @@ public final class ControllerService: DaemonService {
     /// A scheduled server whose newest slot before this start passed without a backup gets one
     /// now (one, however many slots passed); the slot is logged and shown by `status`. A server
     /// with no backup at all is not caught up: nothing tells a new server from a missed one.
+    /// The catch-up waits a little for the server's agent, which reconnects after the restart.
     private func catchUpMissedSlots() {
         for server in config.servers.keys.sorted() {
             guard let started = history.record(of: server).lastBackup?.startedAt.flatMap(Timestamp.parse),
@@ -178,7 +179,19 @@ public final class ControllerService: DaemonService {
                 "a scheduled backup was missed while the controller was down; taking it now",
                 metadata: ["server": "\(server)", "slot": "\(Timestamp.rfc3339(slot))"])
             history.update(server) { $0.missedSlot = slot }
-            startScheduled(server, slot: slot)
+            Task {
+                await self.waitForAgent(of: server, upTo: .seconds(max(30, 3 * self.config.heartbeatIntervalMs / 1000)))
+                self.startScheduled(server, slot: slot)
+            }
+        }
+    }
+
+    /// Returns once the server's agent is connected, or after `limit` (the backup then fails its
+    /// pre-flight checks with the reason, as any backup of an absent agent does).
+    private func waitForAgent(of server: String, upTo limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while registry.withLock({ $0.peer(of: server) }) == nil, ContinuousClock.now < deadline, !draining.isRaised {
+            try? await Task.sleep(for: .milliseconds(250))
         }
     }
 
@@ -308,10 +321,13 @@ public final class ControllerService: DaemonService {
 
     private func accept(_ hello: Hello, _ inbound: Inbound) {
         do {
-            let server = try registry.withLock { registry throws(SnapfleetError) in
-                try registry.hello(hello, from: inbound.peer, key: inbound.userID, now: Date())
+            let (server, isNew) = try registry.withLock { registry throws(SnapfleetError) in
+                let known = registry.server(of: inbound.peer) != nil
+                return (try registry.hello(hello, from: inbound.peer, key: inbound.userID, now: Date()), !known)
             }
-            logger.info("agent connected", metadata: agentMetadata(server: server, hello: hello))
+            // An agent that said hello several times while the controller was away (its socket
+            // queued them) is one connection: logged once.
+            if isNew { logger.info("agent connected", metadata: agentMetadata(server: server, hello: hello)) }
             let ack = HelloAck(server: server, controllerVersion: snapfleetVersion, heartbeatIntervalMs: config.heartbeatIntervalMs)
             loop.send(.reply(to: inbound.envelope.id, .helloAck(ack)), to: inbound.peer)
         } catch {
