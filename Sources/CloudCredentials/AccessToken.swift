@@ -166,7 +166,9 @@ enum TokenEndpoint {
         let reply = try? JSONDecoder().decode(Reply.self, from: Data(response.body))
         guard response.status == 200 else {
             // error and error_description name the problem (invalid_grant, AADSTS7000215…) and hold no secret.
-            let detail = [reply?.error, reply?.errorDescription.map { String($0.prefix(300)) }].compactMap { $0 }.joined(separator: ": ")
+            // Entra's description goes on with "\r\nTrace ID: …" lines: only its first line is kept.
+            let detail = [reply?.error, reply?.errorDescription.map { String($0.prefix { !$0.isNewline }.prefix(300)) }].compactMap { $0 }
+                .joined(separator: ": ")
             throw SnapfleetError(
                 .httpError, "\(what) answered http \(response.status)\(detail.isEmpty ? "" : " (\(detail))")",
                 retryable: response.status >= 500 || response.status == 429)

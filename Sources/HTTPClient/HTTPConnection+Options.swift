@@ -38,9 +38,11 @@ extension HTTPConnection {
             try set(CURLOPT_INFILESIZE_LARGE, offset: length ?? 0)
         case (.delete, nil):
             try set(CURLOPT_CUSTOMREQUEST, string: method.rawValue)
-        case (.delete, let length?):
+        case (.delete, let length?), (.patch, let length?):
             try set(CURLOPT_UPLOAD, 1)
             try set(CURLOPT_INFILESIZE_LARGE, offset: length)
+            try set(CURLOPT_CUSTOMREQUEST, string: method.rawValue)
+        case (.patch, nil):
             try set(CURLOPT_CUSTOMREQUEST, string: method.rawValue)
         }
     }

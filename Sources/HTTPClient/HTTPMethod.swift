@@ -10,4 +10,6 @@ public enum HTTPMethod: String, Sendable, CaseIterable {
     case head = "HEAD"
     /// Removes an object.
     case delete = "DELETE"
+    /// Changes part of a resource (Azure Resource Manager's VM update).
+    case patch = "PATCH"
 }

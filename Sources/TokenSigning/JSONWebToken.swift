@@ -8,32 +8,42 @@ public enum JWTValue: Sendable, Equatable {
     case integer(Int)
 }
 
+/// How a token's JSON separates members: the libraries whose tokens are compared differ here.
+public enum JWTSpelling: Sendable {
+    /// `", "` and `": "`, Python's `json.dumps` defaults (google-auth).
+    case pythonDumps
+    /// `","` and `":"`, PyJWT's separators (MSAL's client assertions).
+    case compact
+}
+
 /// Compact JWS tokens signed with RS256 (RFC 7515/7519): `base64url(header).base64url(claims).base64url(signature)`.
 ///
 /// Members keep the order given, and the JSON is spelled as Python's `json.dumps` spells it
-/// (`", "` and `": "` between members, non-ASCII as `\u` escapes), so a token can be compared byte
-/// for byte with the ones Google's and Microsoft's own libraries make for the same input.
+/// (`", "` and `": "` between members, or `","` and `":"` for `.compact`; non-ASCII as `\u` escapes),
+/// so a token can be compared byte for byte with the ones Google's and Microsoft's own libraries
+/// make for the same input.
 public enum JSONWebToken {
     /// The signed token.
     public static func rs256(
-        header: [(String, JWTValue)], claims: [(String, JWTValue)], key: RSAPrivateKey
+        header: [(String, JWTValue)], claims: [(String, JWTValue)], key: RSAPrivateKey, spelling: JWTSpelling = .pythonDumps
     ) throws(SnapfleetError) -> String {
-        let signingInput = Base64URL.encode(json(header).utf8) + "." + Base64URL.encode(json(claims).utf8)
+        let signingInput =
+            Base64URL.encode(json(header, spelling: spelling).utf8) + "." + Base64URL.encode(json(claims, spelling: spelling).utf8)
         let signature = try key.signSHA256(Array(signingInput.utf8))
         return signingInput + "." + Base64URL.encode(signature)
     }
 
     /// One JSON object, members in order.
-    static func json(_ members: [(String, JWTValue)]) -> String {
+    static func json(_ members: [(String, JWTValue)], spelling: JWTSpelling = .pythonDumps) -> String {
         let body = members.map { name, value in
             let text: String
             switch value {
             case .string(let string): text = quoted(string)
             case .integer(let number): text = String(number)
             }
-            return quoted(name) + ": " + text
+            return quoted(name) + (spelling == .compact ? ":" : ": ") + text
         }
-        return "{" + body.joined(separator: ", ") + "}"
+        return "{" + body.joined(separator: spelling == .compact ? "," : ", ") + "}"
     }
 
     /// A JSON string literal with Python's `ensure_ascii` escaping.
