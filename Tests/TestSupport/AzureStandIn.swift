@@ -193,6 +193,31 @@ public final class AzureStandIn: Sendable {
         _ = try admin("POST", "/standin/disks/\(disk)/behaviour", body)
     }
 
+    /// Runs a Python snippet with Microsoft's own blob client and a Resource Manager reader bound
+    /// to this stand-in: `container(name)` (an azure-storage-blob `ContainerClient`, shared key),
+    /// `arm(path)` (a GET under the resource group, decoded) and `json`; returns what it printed.
+    public func python(_ code: String) throws -> String {
+        let script = directory.file("script-\(UUID().uuidString).py")
+        let prelude = """
+            import json, requests
+            from azure.storage.blob import BlobServiceClient
+            _blobs = BlobServiceClient(account_url="\(blobEndpoint)", credential={"account_name": "\(storageAccount)", "account_key": "\(storageKey)"})
+            def container(name):
+                return _blobs.get_container_client(name)
+            _token = requests.post("\(endpoint)/\(tenantID)/oauth2/v2.0/token", data={"grant_type": "client_credentials",
+                "client_id": "\(clientID)", "client_secret": "\(clientSecret)", "scope": "https://management.azure.com/.default"}).json()["access_token"]
+            def arm(path, version="2025-01-02"):
+                answer = requests.get("\(endpoint)/subscriptions/\(subscription)/resourceGroups/\(resourceGroup)/" + path,
+                    params={"api-version": version}, headers={"Authorization": "Bearer " + _token})
+                answer.raise_for_status()
+                return answer.json()
+
+            """
+        try (prelude + code).write(toFile: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        return try ChildProcess.check(["python3", script])
+    }
+
     /// Every Azure call so far: method, path (no query) and status (-1 for a dropped connection).
     public func calls() throws -> [(method: String, path: String, status: Int)] {
         let document = try admin("GET", "/standin/calls", nil)

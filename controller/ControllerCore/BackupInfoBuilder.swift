@@ -5,7 +5,7 @@ import SnapfleetProtocol
 
 /// Everything a `BackupRecord` does not carry that barman's `backup.info` needs.
 public struct BackupContext: Sendable {
-    /// The provider's name as recorded in `snapshots_info`: `aws`, `gcp` or `local` (azure is refused for now).
+    /// The provider's name as recorded in `snapshots_info`: `aws`, `gcp`, `azure` or `local`.
     public var provider: String
     /// The instance; AWS reads `account_id` and `region` from its `providerFacts`.
     public var instance: InstanceInfo
@@ -186,11 +186,12 @@ extension BackupInfoBuilder {
         switch context.provider {
         case "aws": return .aws(try awsInfo(placed, context: context))
         case "gcp": return .gcp(try gcpInfo(placed, context: context))
+        case "azure": return .azure(try azureInfo(placed, context: context))
         case "local": return .local(localInfo(placed, context: context))
         default:
             throw SnapfleetError(
                 .invalidConfiguration, "cannot record snapshots of provider '\(context.provider)' in backup.info",
-                hint: "backup.info is written for the aws and local providers only")
+                hint: "backup.info is written for the aws, gcp, azure and local providers")
         }
     }
 
@@ -246,6 +247,20 @@ extension BackupInfoBuilder {
             GCPSnapshot(mount: item.mount, deviceName: item.disk.deviceName, snapshotName: item.snapshot.name, snapshotProject: project)
         }
         return GCPSnapshotsInfo(project: project, snapshots: snapshots)
+    }
+
+    /// Azure: the subscription and resource group, per snapshot the disk's location, its LUN and the snapshot's name.
+    static func azureInfo(_ placed: [PlacedSnapshot], context: BackupContext) throws(SnapfleetError) -> AzureSnapshotsInfo {
+        let facts = context.instance.providerFacts
+        guard let subscription = facts["subscription_id"], let group = facts["resource_group"] else {
+            throw invalid("instance \(context.instance.id) has no subscription or resource group to record")
+        }
+        let snapshots = placed.map { item in
+            AzureSnapshot(
+                mount: item.mount, location: item.disk.providerFacts["location"], lun: item.disk.providerFacts["lun"].flatMap { Int($0) },
+                snapshotName: item.snapshot.name)
+        }
+        return AzureSnapshotsInfo(subscriptionID: subscription, resourceGroup: group, snapshots: snapshots)
     }
 
     /// local: the host, per snapshot the loop device, source image, snapshot image and name.

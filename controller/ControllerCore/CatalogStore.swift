@@ -43,6 +43,19 @@ struct CatalogStore: Sendable {
         return CatalogStore(store: try FileObjectStore(root: location.path), layout: layout)
     }
 
+    /// The storage account's shared key (`storage_key_file`, else `AZURE_STORAGE_KEY`), else the
+    /// identity's bearer tokens (and user-delegation SAS for the agents).
+    private static func azureBlobCredential(_ azure: AzureSettings, account: String) throws(SnapfleetError) -> AzureBlobCredential {
+        var key = ProcessInfo.processInfo.environment["AZURE_STORAGE_KEY"]
+        if let file = azure.storageKeyFile {
+            do {
+                key = String(decoding: try PosixFiles.readAll(file), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+            } catch { throw SnapfleetError(.invalidConfiguration, "cannot read the storage key file \(file): \(error.message)") }
+        }
+        if let key, !key.isEmpty { return .sharedKey(try AzureSharedKey(account: account, base64Key: Redacted(key))) }
+        return .tokens(try AzureCredentials.tokens(azure.credentials, resource: azureStorageResource))
+    }
+
     /// The store of a cloud destination and the endpoint it talks to (part of the cache's identity).
     private static func remoteStore(_ location: ObjectStoreLocation, config: ServerConfig) throws(SnapfleetError) -> (any ObjectStore, String) {
         let bucket = location.bucket ?? ""
@@ -66,7 +79,13 @@ struct CatalogStore: Sendable {
             let store = try GCSObjectStore(bucket: bucket, endpoint: gcp.storageEndpoint, tokens: tokens, signer: signer)
             return (store, store.endpoint)
         case .azure:
-            throw SnapfleetError(.invalidConfiguration, "azure blob destinations are not supported yet")
+            guard let azure = config.azure, let account = location.account else {
+                throw SnapfleetError(
+                    .invalidConfiguration, "an azure blob destination needs 'azure' settings (at least 'subscription_id' and 'resource_group')")
+            }
+            let store = try AzureBlobObjectStore(
+                account: account, container: bucket, endpoint: azure.blobEndpoint, credential: try azureBlobCredential(azure, account: account))
+            return (store, store.endpoint)
         case .file:
             throw SnapfleetError(.internalError, "a file:// destination is not remote")
         }

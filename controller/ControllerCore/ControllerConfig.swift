@@ -1,4 +1,5 @@
 import Catalog
+import CloudCredentials
 import CloudSnapshots
 import CompressionCodecs
 import Foundation
@@ -191,6 +192,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
     public var aws: AWSSettings?
     /// Google Cloud settings, for `provider: gcp` and `gs://` destinations.
     public var gcp: GCPSettings?
+    /// Azure settings, for `provider: azure` and Azure Blob destinations.
+    public var azure: AzureSettings?
     /// Local settings, for `provider: local`.
     public var local: LocalSettings?
     /// How the agent compresses archived WAL: `none` (default), `gzip` or `zstd`.
@@ -214,7 +217,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
     public init(
         agentKey: CurvePublicKey, destination: String? = nil, provider: SnapshotProviderKind? = nil, snapshotInstance: String? = nil,
         snapshotDisks: [String] = [], tags: [String: String] = [:], aws: AWSSettings? = nil, gcp: GCPSettings? = nil,
-        local: LocalSettings? = nil,
+        azure: AzureSettings? = nil, local: LocalSettings? = nil,
         walCompression: Compression = .none, walURLLifetimeSeconds: Int = 7200, retentionPolicy: String? = nil, minimumRedundancy: Int = 0,
         schedule: String? = nil, backupName: String? = nil
     ) {
@@ -232,6 +235,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         self.tags = tags
         self.aws = aws
         self.gcp = gcp
+        self.azure = azure
         self.local = local
     }
 
@@ -240,7 +244,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         case destination, provider
         case snapshotInstance = "snapshot_instance"
         case snapshotDisks = "snapshot_disks"
-        case tags, aws, gcp, local
+        case tags, aws, gcp, azure, local
         case walCompression = "wal_compression"
         case walURLLifetimeSeconds = "wal_url_lifetime_seconds"
         case retentionPolicy = "retention_policy"
@@ -260,6 +264,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         tags = try container.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
         aws = try container.decodeIfPresent(AWSSettings.self, forKey: .aws)
         gcp = try container.decodeIfPresent(GCPSettings.self, forKey: .gcp)
+        azure = try container.decodeIfPresent(AzureSettings.self, forKey: .azure)
         local = try container.decodeIfPresent(LocalSettings.self, forKey: .local)
         walCompression = try container.decodeIfPresent(Compression.self, forKey: .walCompression) ?? .none
         walURLLifetimeSeconds = try container.decodeIfPresent(Int.self, forKey: .walURLLifetimeSeconds) ?? 7200
@@ -271,7 +276,9 @@ public struct ServerConfig: Codable, Equatable, Sendable {
 
     /// How long a backup waits for its snapshots to complete, in seconds (the provider's
     /// `await_snapshots_timeout`, else an hour).
-    public var awaitSnapshotsTimeout: Int { aws?.awaitSnapshotsTimeout ?? gcp?.awaitSnapshotsTimeout ?? 3600 }
+    public var awaitSnapshotsTimeout: Int {
+        aws?.awaitSnapshotsTimeout ?? gcp?.awaitSnapshotsTimeout ?? azure?.awaitSnapshotsTimeout ?? 3600
+    }
 
     /// The parsed schedule, nil when none is set.
     public func parsedSchedule() throws(SnapfleetError) -> CronSchedule? {
@@ -294,6 +301,8 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         case .aws? where aws == nil: throw ConfigCheck.invalid("\(key).aws", "is required with provider aws", hint: "at least 'region'")
         case .gcp? where gcp == nil:
             throw ConfigCheck.invalid("\(key).gcp", "is required with provider gcp", hint: "at least 'project' and 'zone'")
+        case .azure? where azure == nil:
+            throw ConfigCheck.invalid("\(key).azure", "is required with provider azure", hint: "at least 'subscription_id' and 'resource_group'")
         case .local? where local == nil:
             throw ConfigCheck.invalid("\(key).local", "is required with provider local", hint: "at least 'snapshot_directory'")
         default: break
@@ -301,6 +310,7 @@ public struct ServerConfig: Codable, Equatable, Sendable {
         if let local { try ConfigCheck.absolutePath(local.snapshotDirectory, key: "\(key).local.snapshot_directory") }
         try aws?.validate(key: "\(key).aws")
         try gcp?.validate(key: "\(key).gcp")
+        try azure?.validate(key: "\(key).azure")
         if provider == .gcp { try GCPSettings.validateLabels(tags, key: "\(key).tags") }
         // At least ten minutes (URLs are asked for ahead of time); at most SigV4's seven days.
         try ConfigCheck.range(walURLLifetimeSeconds, 600...604_800, key: "\(key).wal_url_lifetime_seconds")
@@ -328,6 +338,8 @@ public enum SnapshotProviderKind: String, Codable, Sendable, Equatable {
     case aws
     /// Google Compute Engine persistent disks.
     case gcp
+    /// Azure managed disks.
+    case azure
     /// Image files behind loop devices on the controller's own host.
     case local
 }
@@ -413,6 +425,88 @@ public struct GCPSettings: Codable, Equatable, Sendable {
                 "\(key).\(name)", "'\(name): \(value)' cannot be a compute engine label",
                 hint: "keys start with a letter; keys and values use lowercase letters, digits, _ and -, at most 63 characters")
         }
+    }
+}
+
+/// Azure settings of a server: where its VM and disks are, and the credentials of an app
+/// registration (a certificate or a secret) or, with neither, the VM's managed identity.
+public struct AzureSettings: Codable, Equatable, Sendable {
+    /// The subscription of the VM, its disks and their snapshots.
+    public var subscriptionID: String
+    /// Their resource group.
+    public var resourceGroup: String
+    /// The app registration's tenant; with `client_id`, a service principal signs in.
+    public var tenantID: String?
+    /// The app registration's client id.
+    public var clientID: String?
+    /// A file holding the client secret; else `AZURE_CLIENT_SECRET`.
+    public var clientSecretFile: String?
+    /// A PEM file with the app's certificate and its private key (preferred to a secret).
+    public var clientCertificateFile: String?
+    /// A user-assigned managed identity's client id (no tenant or client id set).
+    public var managedIdentityClientID: String?
+    /// A file holding the storage account's key (SharedKey and service SAS); else
+    /// `AZURE_STORAGE_KEY`, else the identity's bearer tokens and user-delegation SAS.
+    public var storageKeyFile: String?
+    /// How long to wait for snapshots to complete, in seconds. Default 3600.
+    public var awaitSnapshotsTimeout: Int?
+    /// Entra ID's authority (tests); `https://login.microsoftonline.com` by default.
+    public var authorityEndpoint: String?
+    /// Resource Manager (tests); `https://management.azure.com` by default.
+    public var managementEndpoint: String?
+    /// The blob endpoint (tests); `https://ACCOUNT.blob.core.windows.net` by default.
+    public var blobEndpoint: String?
+    /// The instance metadata service (tests); `http://169.254.169.254` by default.
+    public var imdsEndpoint: String?
+
+    /// Creates settings.
+    public init(subscriptionID: String, resourceGroup: String) {
+        self.subscriptionID = subscriptionID
+        self.resourceGroup = resourceGroup
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case subscriptionID = "subscription_id"
+        case resourceGroup = "resource_group"
+        case tenantID = "tenant_id"
+        case clientID = "client_id"
+        case clientSecretFile = "client_secret_file"
+        case clientCertificateFile = "client_certificate_file"
+        case managedIdentityClientID = "managed_identity_client_id"
+        case storageKeyFile = "storage_key_file"
+        case awaitSnapshotsTimeout = "await_snapshots_timeout"
+        case authorityEndpoint = "authority_endpoint"
+        case managementEndpoint = "management_endpoint"
+        case blobEndpoint = "blob_endpoint"
+        case imdsEndpoint = "imds_endpoint"
+    }
+
+    /// The credential settings for CloudCredentials.
+    var credentials: AzureCredentialSettings {
+        AzureCredentialSettings(
+            tenantID: tenantID, clientID: clientID, clientSecretFile: clientSecretFile, clientCertificateFile: clientCertificateFile,
+            authority: authorityEndpoint, imdsEndpoint: imdsEndpoint, managedIdentityClientID: managedIdentityClientID)
+    }
+
+    /// A GUID subscription, a resource group name as ARM allows it, a tenant and client id both
+    /// or neither, absolute files, a sane timeout.
+    func validate(key: String) throws(SnapfleetError) {
+        let guid = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/
+        guard subscriptionID.wholeMatch(of: guid) != nil else {
+            throw ConfigCheck.invalid("\(key).subscription_id", "'\(subscriptionID)' is not a subscription id (a GUID)")
+        }
+        guard resourceGroup.wholeMatch(of: /[-\w._()]{1,90}/) != nil, !resourceGroup.hasSuffix(".") else {
+            throw ConfigCheck.invalid("\(key).resource_group", "'\(resourceGroup)' is not a resource group name")
+        }
+        guard (tenantID == nil) == (clientID == nil) else {
+            throw ConfigCheck.invalid(key, "takes tenant_id and client_id together (a service principal) or neither (a managed identity)")
+        }
+        for (file, name) in [
+            (clientSecretFile, "client_secret_file"), (clientCertificateFile, "client_certificate_file"), (storageKeyFile, "storage_key_file"),
+        ] {
+            if let file { try ConfigCheck.absolutePath(file, key: "\(key).\(name)") }
+        }
+        if let timeout = awaitSnapshotsTimeout { try ConfigCheck.range(timeout, 1...604_800, key: "\(key).await_snapshots_timeout") }
     }
 }
 

@@ -55,6 +55,7 @@ struct PreflightRunner: Sendable {
     static func deviceNaming(provider: SnapshotProviderKind?) -> DeviceNaming? {
         switch provider {
         case .gcp?: .gcp
+        case .azure?: .azure
         case .aws?, .local?, nil: nil
         }
     }

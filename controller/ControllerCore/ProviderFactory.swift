@@ -19,6 +19,9 @@ enum ProviderFactory {
         case .gcp?:
             guard let gcp = server.gcp else { throw SnapfleetError(.invalidConfiguration, "provider gcp needs 'gcp' settings") }
             return try gcpProvider(gcp, project: gcp.project)
+        case .azure?:
+            guard let azure = server.azure else { throw SnapfleetError(.invalidConfiguration, "provider azure needs 'azure' settings") }
+            return try azureProvider(azure, subscription: azure.subscriptionID, resourceGroup: azure.resourceGroup)
         case nil:
             throw SnapfleetError(.invalidConfiguration, "no provider is configured", hint: "set 'provider' for this server")
         }
@@ -28,6 +31,13 @@ enum ProviderFactory {
     static func gcpProvider(_ gcp: GCPSettings, project: String) throws(SnapfleetError) -> GCPSnapshotProvider {
         let tokens = try GoogleCredentials.tokens(keyFile: gcp.credentialsFile, metadataEndpoint: gcp.metadataEndpoint)
         return GCPSnapshotProvider(client: GCPComputeClient(project: project, endpoint: gcp.computeEndpoint, tokens: tokens), zone: gcp.zone)
+    }
+
+    /// Resource Manager in `subscription`/`resourceGroup` with the settings' credentials and endpoints.
+    static func azureProvider(_ azure: AzureSettings, subscription: String, resourceGroup: String) throws(SnapfleetError) -> AzureSnapshotProvider {
+        let tokens = try AzureCredentials.tokens(azure.credentials, resource: azureManagementResource)
+        let client = AzureComputeClient(subscription: subscription, resourceGroup: resourceGroup, endpoint: azure.managementEndpoint, tokens: tokens)
+        return AzureSnapshotProvider(client: client)
     }
 
     /// The provider that can delete the snapshots a backup recorded: the recorded provider, in the
@@ -49,10 +59,14 @@ enum ProviderFactory {
             }
             // barman's rule: the recorded project, the configured zone (snapshots are global, disks zonal).
             return try gcpProvider(gcp, project: recorded.project ?? gcp.project)
-        case .azure:
-            throw SnapfleetError(
-                .invalidConfiguration, "deleting \(snapshots.provider.rawValue) snapshots is not supported yet",
-                hint: "delete them with the cloud's own tools")
+        case .azure(let recorded):
+            guard let azure = server.azure else {
+                throw SnapfleetError(
+                    .invalidConfiguration, "this backup's snapshots are on Azure: the server needs 'azure' settings to delete them")
+            }
+            // The recorded subscription and resource group: snapshots stay where the backup made them.
+            return try azureProvider(
+                azure, subscription: recorded.subscriptionID ?? azure.subscriptionID, resourceGroup: recorded.resourceGroup ?? azure.resourceGroup)
         }
     }
 }

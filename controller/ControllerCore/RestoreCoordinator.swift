@@ -113,8 +113,15 @@ struct RestoreCoordinator: Sendable {
                 let info = SnapshotInfo(id: name, name: name, diskID: "", state: .completed)
                 return RecordedDisk(snapshot: info, deviceName: snapshot.deviceName, mountPoint: point, mountOptions: options, naming: .gcp)
             }
-        default:
-            throw SnapfleetError(.invalidConfiguration, "restoring \(snapshots.provider.rawValue) snapshots is not supported yet")
+        case .azure(let azure):
+            // barman records the LUN, not a device name: the disk is found on the host by its LUN.
+            return try azure.snapshots.map { snapshot throws(SnapfleetError) in
+                let (point, options) = try mount(snapshot.mount)
+                let name = snapshot.snapshotName ?? ""
+                let info = SnapshotInfo(id: name, name: name, diskID: "", state: .completed)
+                return RecordedDisk(
+                    snapshot: info, deviceName: snapshot.lun.map { "lun\($0)" }, mountPoint: point, mountOptions: options, naming: .azure)
+            }
         }
     }
 

@@ -157,7 +157,8 @@ Azure Resource Manager (management endpoint http://127.0.0.1:PORT)
   attached the disk (ARM ids are case-insensitive: compare them so). Locations are answered
   normalized ("West Europe" -> "westeurope").
   --attach-devices (root): when an attach succeeds for a disk with an image, the image goes on a
-  loop device (losetup -f --show) and /dev/disk/azure/scsi1/lun<N> (directories made with
+  loop device (losetup -f --show; an image already on one, a test's mounted disk, is linked as
+  it is and its loop device left alone) and /dev/disk/azure/scsi1/lun<N> (directories made with
   mkdir -p) becomes a symlink to it, as the VM would see its data disk; detaching removes the
   symlink and detaches the loop device. A path that exists and is not a symlink the stand-in made
   is never replaced: the attach operation fails (500 InternalExecutionError in the operation).
@@ -907,6 +908,7 @@ class Devices:
 
     def __init__(self, enabled):
         self.enabled, self.links, self.made_dirs, self.lock = enabled, {}, [], threading.Lock()
+        self.borrowed = set()  # links to loop devices the stand-in did not make (never detached)
 
     def attach(self, image, lun):
         link = os.path.join(DEVICE_DIR, f"lun{lun}")
@@ -922,13 +924,28 @@ class Devices:
                 directory = os.path.dirname(directory)
             os.makedirs(DEVICE_DIR, exist_ok=True)
             self.made_dirs.extend(reversed(missing))
-            result = subprocess.run(["losetup", "-f", "--show", image], capture_output=True, text=True)
-            if result.returncode != 0:
-                raise RuntimeError(f"losetup failed: {result.stderr.strip()}")
-            loop = result.stdout.strip()
+            # An image already on a loop device (a test's disk, mounted with PostgreSQL on it) is
+            # that disk as the VM sees it: link to it and leave the loop device alone, rather than
+            # put the same file on a second one.
+            borrowed = self._loop_of(image)
+            if borrowed:
+                loop = borrowed
+                self.borrowed.add(link)
+            else:
+                result = subprocess.run(["losetup", "-f", "--show", image], capture_output=True, text=True)
+                if result.returncode != 0:
+                    raise RuntimeError(f"losetup failed: {result.stderr.strip()}")
+                loop = result.stdout.strip()
             os.symlink(loop, link)
             self.links[link] = loop
             return link
+
+    @staticmethod
+    def _loop_of(image):
+        """The loop device that already has `image` as its backing file, if any."""
+        result = subprocess.run(["losetup", "-n", "-O", "NAME", "-j", image], capture_output=True, text=True)
+        names = result.stdout.split() if result.returncode == 0 else []
+        return names[0] if names else None
 
     def detach(self, link):
         with self.lock:
@@ -940,6 +957,9 @@ class Devices:
             return
         if os.path.islink(link) and os.readlink(link) == loop:
             remove_quietly(link)
+        if link in self.borrowed:
+            self.borrowed.discard(link)
+            return
         subprocess.run(["losetup", "-d", loop], capture_output=True)
 
     def cleanup(self):

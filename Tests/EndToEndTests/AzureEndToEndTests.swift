@@ -1,0 +1,249 @@
+import Foundation
+import SnapfleetCore
+import TestSupport
+import Testing
+
+/// The Azure provider end to end with the real programs: Resource Manager, Entra ID and Blob
+/// storage are the stand-in (which checks every token, SharedKey and SAS signature), the disk is
+/// a real loop disk holding PostgreSQL, seen by the agent as `/dev/disk/azure/scsi1/lunN`.
+@Suite(
+    "Azure backups, WAL and restores on the stand-in", .serialized,
+    .requires(
+        BuiltProducts.exists("snapfleet-controller") && LoopDisk.isAvailable && AzureStandIn.isAvailable,
+        "needs the built programs, loop devices and the Azure stand-in"))
+struct AzureEndToEndTests {
+    @Test(
+        "a backup whose snapshot copies for 4 s after it is taken: the window ends when the snapshot exists; DONE with barman's azure backup.info (certificate, shared key)"
+    )
+    func doneWithShortWindow() throws {
+        let scenario = try AzureScenario(credential: .certificate, storage: .sharedKey)
+        defer { scenario.tearDown() }
+        try scenario.azure.setSnapshotBehaviour(disk: scenario.diskName, acceptSeconds: 0.3, copySeconds: 4)
+        let id = try scenario.backup()
+        let info = try scenario.blob("catalog/pg1/base/\(id)/backup.info")
+        #expect(info.contains("status=DONE\n"), "\(info)")
+        let snapshotName = "\(scenario.diskName)-\(id.lowercased())"
+        #expect(
+            info.contains(
+                "snapshots_info={'provider': 'azure', 'provider_info': {'subscription_id': '\(scenario.azure.subscription)', 'resource_group': '\(scenario.azure.resourceGroup)'}, 'snapshots': [{'mount': {'mount_options': 'rw,noatime', 'mount_point': '\(scenario.disk.mountPoint)'}, 'provider': {'location': '\(scenario.azure.location)', 'lun': \(scenario.lun), 'snapshot_name': '\(snapshotName)'}}]}"
+            ), "\(info)")
+        #expect(try scenario.blob("catalog/pg1/base/\(id)/backup_label").contains("LABEL: snapfleet backup pg1 \(id)"))
+        let snapshot = try scenario.azure.python("print(json.dumps(arm('providers/Microsoft.Compute/snapshots/\(snapshotName)')))")
+        #expect(snapshot.contains("\"snapfleet_backup_id\": \"\(id)\""), "tagged with the backup id: \(snapshot)")
+        #expect(snapshot.contains("\"incremental\": true"), "\(snapshot)")
+        let window = try scenario.windowSeconds(id)
+        #expect(window < 3, "the window ended when the snapshot existed, not after its 4 s copy: \(window) s")
+    }
+
+    @Test("WAL archived with user-delegation SAS URLs the stand-in verifies (client secret, no storage key), and fetched back by a promoted standby")
+    func walThroughSAS() throws {
+        let scenario = try AzureScenario(credential: .secret, storage: .identity)
+        defer { scenario.tearDown() }
+        try scenario.cluster.psql("CREATE TABLE marker (id int); INSERT INTO marker SELECT generate_series(1, 500)")
+        for round in 0..<3 {
+            try scenario.cluster.psql("INSERT INTO marker VALUES (\(1000 + round))")
+            try scenario.cluster.switchAndWaitArchived()
+        }
+        let names = try scenario.blobNames("catalog/pg1/wals/")
+        #expect(names.filter { $0.hasSuffix(".zst") }.count >= 3, "\(names)")
+        let puts = try scenario.azure.calls().filter { $0.method == "PUT" && $0.path.contains("/catalog/pg1/wals/") }
+        #expect(!puts.isEmpty && puts.allSatisfy { $0.status == 201 }, "\(puts)")
+        try scenario.cluster.stop()
+        try scenario.cluster.configure([
+            "restore_command": "\(BuiltProducts.path("snapfleet-agent")) wal-fetch --config \(scenario.agentConfig) %f %p"
+        ])
+        try scenario.cluster.touch("standby.signal")
+        try scenario.cluster.start()
+        try scenario.cluster.promote()
+        #expect(
+            try eventually(timeout: .seconds(30)) { try scenario.blobNames("catalog/pg1/wals/").contains("catalog/pg1/wals/00000002.history.zst") })
+        #expect(try scenario.cluster.psql("SELECT count(*) FROM marker") == "503")
+    }
+
+    @Test(
+        "restore --provision to a point in time: a disk from the snapshot, attached at the recorded LUN, mounted; PostgreSQL recovers exactly its rows"
+    )
+    func provisionedRestore() throws {
+        let scenario = try AzureScenario(credential: .secret, storage: .sharedKey)
+        defer { scenario.tearDown() }
+        try scenario.cluster.psql("CREATE TABLE marker (id serial, note text); INSERT INTO marker (note) VALUES ('before the backup')")
+        _ = try scenario.backup()
+        try scenario.cluster.psql("INSERT INTO marker (note) VALUES ('after the backup')")
+        let target = try scenario.cluster.psql("SELECT to_char(clock_timestamp(), 'YYYY-MM-DD HH24:MI:SS.US+00')")
+        Thread.sleep(forTimeInterval: 1.1)
+        try scenario.cluster.psql("INSERT INTO marker (note) VALUES ('after the target')")
+        try scenario.cluster.switchAndWaitArchived()
+        try scenario.loseTheServer()
+
+        let refused = try scenario.restore(["--target-time", target])
+        #expect(refused.status != 0, "no disk from the snapshot is attached yet: refused")
+        #expect(refused.stdout.contains("FAILED  disk from \(scenario.diskName)-"), "\(refused.stdout)")
+
+        let restore = try scenario.restore(["--provision", "--target-time", target, "--target-timeline", "current", "--target-action", "promote"])
+        try #require(restore.status == 0, "\(restore.stdout)\(restore.stderr)\n\(scenario.fleet.controller?.log.suffix(2000) ?? "")")
+        #expect(restore.stdout.contains("provisioned"), "\(restore.stdout)")
+        try scenario.cluster.start()
+        #expect(try eventually(timeout: .seconds(60)) { (try? scenario.cluster.psql("SELECT pg_is_in_recovery()")) == "f" })
+        #expect(try scenario.cluster.psql("SELECT string_agg(note, ',' ORDER BY id) FROM marker") == "before the backup,after the backup")
+    }
+
+    @Test("a snapshot that fails: FAILED, the snapshot deleted, PostgreSQL out of backup mode; deleting a DONE backup deletes its snapshot and blobs")
+    func failureAndDeletion() throws {
+        let scenario = try AzureScenario(credential: .secret, storage: .sharedKey)
+        defer { scenario.tearDown() }
+        let done = try scenario.backup()
+        try scenario.azure.setSnapshotBehaviour(disk: scenario.diskName, acceptSeconds: 0.3, outcome: "Failed")
+        let failed = try scenario.run(["backup", "--config", scenario.fleet.controllerConfig, "pg1", "--immediate-checkpoint"])
+        #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
+        let failedID = try #require(failed.stdout.split(separator: "\n").first { $0.count == 15 }.map(String.init), "\(failed.stdout)")
+        let info = try scenario.blob("catalog/pg1/base/\(failedID)/backup.info")
+        #expect(info.contains("status=FAILED\n"), "\(info)")
+        #expect(try scenario.snapshotNames().filter { $0.hasSuffix(failedID.lowercased()) }.isEmpty, "the failed snapshot was deleted")
+        #expect(
+            try scenario.cluster.psql("SELECT pg_backup_start('after', true); SELECT labelfile FROM pg_backup_stop(false);").contains("LABEL: after"))
+
+        let delete = try scenario.run(["delete-backup", "--config", scenario.fleet.controllerConfig, "pg1", done])
+        #expect(delete.status == 0, "\(delete.stdout)\(delete.stderr)")
+        #expect(try scenario.snapshotNames().filter { $0.hasSuffix(done.lowercased()) }.isEmpty, "its snapshot is gone from the resource group")
+        #expect(try scenario.blobNames("catalog/pg1/base/\(done)/").isEmpty, "and its blobs from the container")
+    }
+}
+
+/// A loop disk with PostgreSQL on it, attached in the stand-in to VM `pg-<suffix>` at a LUN (the
+/// stand-in links `/dev/disk/azure/scsi1/lunN` to its loop device), a container, and a controller
+/// and agent configured for them with the credential and storage access asked for.
+final class AzureScenario {
+    /// How the controller signs in to Entra ID.
+    enum Credential { case secret, certificate }
+    /// How it reaches Blob storage: the account key (SharedKey, service SAS) or its identity's tokens (user-delegation SAS).
+    enum Storage { case sharedKey, identity }
+
+    let azure: AzureStandIn
+    let disk: LoopDisk
+    let cluster: PostgresCluster
+    let fleet: Fleet
+    let suffix = String(UUID().uuidString.prefix(8).lowercased())
+    let lun = 40 + Int.random(in: 0...9)
+    let agentConfig: String
+    var container: String { "catalog-\(suffix)" }
+    var diskName: String { "pgdata-\(suffix)" }
+    var vm: String { "pg-\(suffix)" }
+
+    init(credential: Credential, storage: Storage) throws {
+        azure = try AzureStandIn(attachingDevices: true)
+        disk = try LoopDisk(size: "128M", options: ["noatime"])
+        fleet = try Fleet()
+        chmod(fleet.directory.path, 0o755)
+        agentConfig = fleet.directory.file("agent1.yaml")
+        cluster = try PostgresCluster(
+            settings: ["archive_command": "\(BuiltProducts.path("snapfleet-agent")) wal-push --config \(agentConfig) %p"],
+            dataDirectory: disk.mountPoint + "/data", start: false)
+        try azure.createContainer(container)
+        try azure.createVM(vm, dataDisks: [AzureStandIn.DataDisk(name: diskName, lun: lun, image: disk.imagePath)])
+        let secretFile = fleet.directory.file("azure-secret")
+        try azure.clientSecret.write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let keyFile = fleet.directory.file("azure-storage-key")
+        try azure.storageKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let identity =
+            switch credential {
+            case .secret: "tenant_id: \(azure.tenantID)\n  client_id: \(azure.clientID)\n  client_secret_file: \(secretFile)"
+            case .certificate:
+                "tenant_id: \(azure.tenantID)\n  client_id: \(azure.certificateClientID)\n  client_certificate_file: \(azure.certificatePath)"
+            }
+        let settings = """
+            destination: https://\(azure.storageAccount).blob.core.windows.net/\(container)/catalog
+            provider: azure
+            snapshot_instance: \(vm)
+            snapshot_disks: [\(diskName)]
+            wal_compression: zstd
+            tags: {team: payments}
+            azure:
+              subscription_id: \(azure.subscription)
+              resource_group: \(azure.resourceGroup)
+              \(identity)
+              authority_endpoint: \(azure.endpoint)
+              management_endpoint: \(azure.endpoint)
+              blob_endpoint: \(azure.blobEndpoint)
+            """ + (storage == .sharedKey ? "\n  storage_key_file: \(keyFile)" : "")
+        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
+        try fleet.startController()
+        _ = try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo)
+        try "allow_mount: true\n".appendLine(to: agentConfig)
+        try cluster.start()
+        try fleet.startAgent(config: agentConfig, name: "agent1")
+        try fleet.waitForAgent()
+    }
+
+    /// `snapfleet-controller ARGUMENTS…`.
+    func run(_ arguments: [String]) throws -> ProcessOutput {
+        try Shell.run([BuiltProducts.path("snapfleet-controller")] + arguments)
+    }
+
+    /// Runs `check` (must pass) and `backup`; returns the DONE backup's id.
+    func backup() throws -> String {
+        let check = try run(["check", "--config", fleet.controllerConfig, "pg1"])
+        guard check.status == 0 else {
+            throw FleetError("check failed:\n\(check.stdout)\(check.stderr)\n\(fleet.controller?.log.suffix(2000) ?? "")")
+        }
+        let output = try run(["backup", "--config", fleet.controllerConfig, "pg1", "--immediate-checkpoint"])
+        guard output.status == 0 else {
+            throw FleetError("backup failed:\n\(output.stdout)\(output.stderr)\n\(fleet.controller?.log.suffix(3000) ?? "")\n\(azure.log)")
+        }
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `restore pg1 latest --recovery-server pg1` with `extra` options.
+    func restore(_ extra: [String]) throws -> ProcessOutput {
+        try run(["restore", "--config", fleet.controllerConfig, "pg1", "latest", "--recovery-server", "pg1"] + extra)
+    }
+
+    /// The backup window snapfleet recorded, in seconds.
+    func windowSeconds(_ id: String) throws -> Double {
+        let show = try run(["show-backup", "--config", fleet.controllerConfig, "pg1", id, "--format", "json"])
+        let document = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
+        let record = ((document?["pg1"] as? [String: Any])?["snapfleet"] as? [String: Any]) ?? [:]
+        guard let window = record["backup_window_ms"] as? Double else { throw FleetError("no window in: \(show.stdout)") }
+        return window / 1000
+    }
+
+    /// A blob's text, read with azure-storage-blob.
+    func blob(_ name: String) throws -> String {
+        try azure.python("print(container('\(container)').download_blob('\(name)').readall().decode(), end='')")
+    }
+
+    /// The blob names under `prefix`.
+    func blobNames(_ prefix: String) throws -> [String] {
+        try azure.python("print('\\n'.join(b.name for b in container('\(container)').list_blobs(name_starts_with='\(prefix)')))")
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// Every snapshot name in the resource group.
+    func snapshotNames() throws -> [String] {
+        try azure.python("print('\\n'.join(s['name'] for s in arm('providers/Microsoft.Compute/snapshots').get('value', [])))")
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// PostgreSQL stopped, the disk unmounted and detached from the VM: only the backup is left.
+    func loseTheServer() throws {
+        try cluster.stop(mode: "immediate")
+        try disk.unmount()
+        try azure.python(
+            """
+            import time
+            url = "\(azure.endpoint)/subscriptions/\(azure.subscription)/resourceGroups/\(azure.resourceGroup)/providers/Microsoft.Compute/virtualMachines/\(vm)"
+            requests.patch(url, params={"api-version": "2024-11-01"}, json={"properties": {"storageProfile": {"dataDisks": []}}},
+                headers={"Authorization": "Bearer " + _token}).raise_for_status()
+            for _ in range(100):
+                if not arm("providers/Microsoft.Compute/virtualMachines/\(vm)", "2024-11-01")["properties"]["storageProfile"]["dataDisks"]:
+                    break
+                time.sleep(0.1)
+            """)
+    }
+
+    func tearDown() {
+        fleet.stop()
+        if cluster.isRunning { try? cluster.stop(mode: "immediate") }
+        _ = try? Shell.run(["umount", disk.mountPoint])
+        try? disk.detach()
+    }
+}
