@@ -27,12 +27,21 @@ public struct AgentRegistry: Sendable {
     /// Accepts a hello if `key` may speak for the server it names (or for exactly one server,
     /// when it names none); returns that server.
     public mutating func hello(_ hello: Hello, from peer: Peer, key: String?, now: Date) throws(SnapfleetError) -> String {
+        try accept(hello, from: peer, key: key, now: now).server
+    }
+
+    /// Accepts a hello as `hello(_:from:key:now:)` does; also returns the connection it replaces
+    /// (the agent reconnected: what was sent on the old one may never arrive).
+    public mutating func accept(_ hello: Hello, from peer: Peer, key: String?, now: Date) throws(SnapfleetError) -> (
+        server: String, replaced: Peer?
+    ) {
         let server = try authorize(hello.server, key: key)
+        let replaced = sessions[server].flatMap { $0.peer != peer ? $0.peer : nil }
         let since = sessions[server].flatMap { $0.peer == peer ? $0.connectedSince : nil } ?? now
         let archiving = sessions[server]?.archiving
         sessions[server] = AgentSession(
             peer: peer, hello: hello, key: key ?? "", connectedSince: since, lastSeen: now, connected: true, archiving: archiving)
-        return server
+        return (server, replaced)
     }
 
     /// Puts in a reloaded fleet's bindings. The session of a server no longer configured, or

@@ -17,6 +17,8 @@ struct BackupCoordinator: Sendable {
     var cacheRoot: String? = nil
     let preflight: PreflightRunner
     let askAgent: @Sendable (Message) async throws(SnapfleetError) -> Message
+    /// The same with a timeout of the caller's (a `backup_stop` asked again if unanswered).
+    var askAgentWithin: (@Sendable (Message, Duration) async throws(SnapfleetError) -> Message)? = nil
     let logger: Logger
     /// Where the running backup is announced, so a lease-expiry notice can reach it.
     let active: ActiveBackups
@@ -127,7 +129,7 @@ struct BackupCoordinator: Sendable {
                     server: server, backupID: id.rawValue, phase: progress.phase, seconds: progress.seconds, detail: progress.detail)
                 active.report(report)
                 onProgress(report)
-            })
+            }, askAgentWithin: askAgentWithin)
     }
 
     /// Writes the STARTED report before anything else exists: it tells a restarted controller the

@@ -7,6 +7,8 @@ import SnapfleetProtocol
 public struct BackupEffects: Sendable {
     /// Sends a request to the server's agent and returns its reply (an error reply is thrown).
     public var askAgent: @Sendable (Message) async throws(SnapfleetError) -> Message
+    /// The same, waiting at most the given time for the reply (`timeout` after it).
+    public var askAgentWithin: @Sendable (Message, Duration) async throws(SnapfleetError) -> Message
     /// The server's snapshot provider.
     public var provider: any SnapshotProvider
     /// Writes `backup.info` for a record.
@@ -21,13 +23,30 @@ public struct BackupEffects: Sendable {
         askAgent: @escaping @Sendable (Message) async throws(SnapfleetError) -> Message, provider: any SnapshotProvider,
         writeRecord: @escaping @Sendable (BackupRecord) throws(SnapfleetError) -> Void,
         storeLabel: @escaping @Sendable (String) throws(SnapfleetError) -> Void,
-        progress: @escaping @Sendable (BackupRunProgress) -> Void = { _ in }
+        progress: @escaping @Sendable (BackupRunProgress) -> Void = { _ in },
+        askAgentWithin: (@Sendable (Message, Duration) async throws(SnapfleetError) -> Message)? = nil
     ) {
         self.askAgent = askAgent
+        if let askAgentWithin {
+            self.askAgentWithin = askAgentWithin
+        } else {
+            // Without a timed form, the plain one (its own timeout). A separate function, not a
+            // closure literal here: Swift 6.3's SILGen crashes on a typed-throws async closure in `??`.
+            self.askAgentWithin = Self.untimed(askAgent)
+        }
         self.provider = provider
         self.writeRecord = writeRecord
         self.storeLabel = storeLabel
         self.progress = progress
+    }
+}
+
+extension BackupEffects {
+    /// `askAgent` taking (and ignoring) a timeout.
+    static func untimed(
+        _ askAgent: @escaping @Sendable (Message) async throws(SnapfleetError) -> Message
+    ) -> @Sendable (Message, Duration) async throws(SnapfleetError) -> Message {
+        { message, _ throws(SnapfleetError) in try await askAgent(message) }
     }
 }
 
@@ -114,7 +133,7 @@ public final class BackupRunner: Sendable {
         case .startAgentBackup(let request):
             return .startReturned(await startPoint(try await effects.askAgent(.backupStart(request))))
         case .stopAgentBackup(let request):
-            return .stopReturned(await stopResult(try await effects.askAgent(.backupStop(request))))
+            return .stopReturned(await stopResult(try await askRepeatedly(.backupStop(request))))
         case .abortAgentBackup(let request):
             return .agentAborted(await ignoringReply(try await effects.askAgent(.backupAbort(request))))
         case .renewLease(let request):
@@ -122,6 +141,32 @@ public final class BackupRunner: Sendable {
             return nil
         case .finish:
             return nil
+        }
+    }
+
+    /// How often an unanswered `backup_stop` is asked again, and for how long in all.
+    static let stopResendInterval: Duration = .seconds(30)
+    static let stopDeadline: Duration = .seconds(600)
+
+    private func askRepeatedly(_ message: Message) async throws(SnapfleetError) -> Message {
+        try await Self.askRepeatedly(message, every: Self.stopResendInterval, for: Self.stopDeadline, ask: effects.askAgentWithin)
+    }
+
+    /// Asks again every `interval` until `limit` has passed. Only for `backup_stop`, which the
+    /// agent answers idempotently (a repeated stop waits for the same `pg_backup_stop`, or answers
+    /// its result): a request or reply lost with a dropped connection costs one interval, not the
+    /// whole wait (seen in the 1,000-agent round on a loaded machine).
+    static func askRepeatedly(
+        _ message: Message, every interval: Duration, for limit: Duration,
+        ask: @Sendable (Message, Duration) async throws(SnapfleetError) -> Message
+    ) async throws(SnapfleetError) -> Message {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            do { return try await ask(message, interval) } catch {
+                guard error.code == .timeout || error.code == .agentNotConnected, ContinuousClock.now < deadline else { throw error }
+                // Not connected: give the agent a moment to say hello again.
+                if error.code == .agentNotConnected { try? await Task.sleep(for: min(interval, .seconds(1))) }
+            }
         }
     }
 

@@ -321,13 +321,19 @@ public final class ControllerService: DaemonService {
 
     private func accept(_ hello: Hello, _ inbound: Inbound) {
         do {
-            let (server, isNew) = try registry.withLock { registry throws(SnapfleetError) in
+            let (server, replaced, isNew) = try registry.withLock { registry throws(SnapfleetError) in
                 let known = registry.server(of: inbound.peer) != nil
-                return (try registry.hello(hello, from: inbound.peer, key: inbound.userID, now: Date()), !known)
+                let accepted = try registry.accept(hello, from: inbound.peer, key: inbound.userID, now: Date())
+                return (accepted.server, accepted.replaced, !known)
             }
             // An agent that said hello several times while the controller was away (its socket
             // queued them) is one connection: logged once.
             if isNew { logger.info("agent connected", metadata: agentMetadata(server: server, hello: hello)) }
+            // A new connection of the same agent: requests sent on the old one may have been lost
+            // with it; they fail now (retryable) instead of waiting out their timeouts.
+            if let replaced {
+                loop.failRequests(to: replaced, SnapfleetError(.agentNotConnected, "the agent reconnected", retryable: true))
+            }
             let ack = HelloAck(server: server, controllerVersion: snapfleetVersion, heartbeatIntervalMs: config.heartbeatIntervalMs)
             loop.send(.reply(to: inbound.envelope.id, .helloAck(ack)), to: inbound.peer)
         } catch {
@@ -435,7 +441,8 @@ public final class ControllerService: DaemonService {
     ) -> BackupCoordinator {
         BackupCoordinator(
             server: server, config: settings, leaseSeconds: config.backupLeaseSeconds, cacheRoot: config.resolvedCacheDirectory(),
-            preflight: preflightRunner(server), askAgent: agentAsker(server), logger: logger, active: activeBackups, slots: slots,
+            preflight: preflightRunner(server), askAgent: agentAsker(server), askAgentWithin: timedAgentAsker(server),
+            logger: logger, active: activeBackups, slots: slots,
             history: history, onProgress: onProgress, draining: draining, metrics: metrics)
     }
 
@@ -477,6 +484,14 @@ public final class ControllerService: DaemonService {
         { [weak self] message throws(SnapfleetError) in
             guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
             return try await self.request(message, server: server, timeout: .seconds(600)).envelope.message
+        }
+    }
+
+    /// `agentAsker` with the caller's timeout.
+    private func timedAgentAsker(_ server: String) -> @Sendable (Message, Duration) async throws(SnapfleetError) -> Message {
+        { [weak self] message, timeout throws(SnapfleetError) in
+            guard let self else { throw SnapfleetError(.ioError, "controller stopping") }
+            return try await self.request(message, server: server, timeout: timeout).envelope.message
         }
     }
 
