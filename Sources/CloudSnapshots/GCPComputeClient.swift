@@ -66,7 +66,8 @@ public struct GCPComputeClient: Sendable {
     public func createSnapshot(zone: String, disk: String, name: String, labels: [String: String]) throws(SnapfleetError) {
         let body = try json(["name": .string(name), "labels": .object(labels.mapValues { .string($0) })])
         let target = url("zones/\(segment(zone))/disks/\(segment(disk))/createSnapshot", query: [("requestId", UUID().uuidString.lowercased())])
-        let isOurs = { (found: GCESnapshot) in found.sourceDisk.flatMap { GCPNames.lastSegment($0) } == disk }
+        // Snapshots are global: a disk of that name in another zone is another disk.
+        let isOurs = { (found: GCESnapshot) in found.sourceDisk?.hasSuffix("/zones/\(zone)/disks/\(disk)") == true }
         try client.create("disks.createSnapshot", .post, target, body: body) { response throws(SnapfleetError) in
             if response.status == 409, let found = try snapshot(name: name), isOurs(found) { return }
             _ = try client.decode(GCEOperation.self, "disks.createSnapshot", response)

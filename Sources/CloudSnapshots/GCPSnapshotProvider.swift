@@ -130,10 +130,10 @@ public struct GCPSnapshotProvider: SnapshotProvider {
     /// The snapshots labelled with the backup id, taken of `disks`.
     public func snapshots(ofBackup backupID: String, disks: [DiskInfo]) throws(SnapfleetError) -> [SnapshotInfo] {
         guard !disks.isEmpty else { return [] }
-        let names = Set(disks.map(\.id))
+        // Snapshots are global: a disk is named by its zone and name.
+        let sources = Set(disks.map { "/zones/\(zone)/disks/\($0.id)" })
         let found = try client.snapshots(filter: "labels.snapfleet_backup_id = \"\(backupID.lowercased())\"")
-        return found.filter { $0.sourceDisk.flatMap { GCPNames.lastSegment($0) }.map(names.contains) == true }
-            .map { Self.info($0, disk: "") }
+        return found.filter { snapshot in sources.contains { snapshot.sourceDisk?.hasSuffix($0) == true } }.map { Self.info($0, disk: "") }
     }
 
     /// Every disk attached to the instance, with the snapshot it was made from.

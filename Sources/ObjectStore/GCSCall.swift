@@ -49,9 +49,10 @@ extension GCSObjectStore {
     func request(_ call: GCSCall, authorization: String) -> HTTPRequest {
         var headers = HTTPHeaders(call.headers)
         headers.append(name: "Authorization", value: authorization)
-        var request = HTTPRequest(method: call.method, url: call.url, headers: headers, body: call.body)
-        if let file = call.responseFile { request.responseBody = .file(path: file) }
-        return request
+        // S3's limits: an hour for one transfer, up to 1 GiB in memory (larger reads go to a file).
+        return HTTPRequest(
+            method: call.method, url: call.url, headers: headers, body: call.body,
+            responseBody: call.responseFile.map { .file(path: $0) } ?? .memory, timeout: .seconds(3600), maxResponseBytes: 1 << 30)
     }
 
     /// 408, 429 and 5xx: Google's documented retryable statuses.

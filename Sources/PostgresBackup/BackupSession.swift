@@ -15,6 +15,9 @@ final class BackupSession {
     let connection: PostgresConnection
     private let versionNumber: Int
     private let walSegmentSize: Int
+    /// `pg_wal` (through `data_directory`), where an archived segment's status file is; nil when
+    /// the role may not read the setting (the archiver's statistics are used alone then).
+    private let walDirectory: String?
 
     /// Connects, checks the version and prepares the session for a long-lived backup.
     init(backupID: String, configuration: BackupSessionDriver.Configuration) throws {
@@ -26,6 +29,7 @@ final class BackupSession {
         let version = connection.parameterStatus("server_version") ?? String(versionNumber)
         try ServerFacts.checkSupported(versionNumber: versionNumber, version: version)
         walSegmentSize = try Self.readWALSegmentSize(connection)
+        walDirectory = (try? connection.query(BackupStatements.dataDirectory).first?.first ?? nil).map { $0 + "/pg_wal" }
         try prepare()
     }
 
@@ -61,17 +65,27 @@ final class BackupSession {
             timeline: timeline, backupLabel: label, tablespaceMap: row[2], time: time)
     }
 
-    /// Polls `pg_stat_archiver` (5 ms apart at first, backing off to half a second) until it shows
-    /// the stop segment archived; only when PostgreSQL itself would wait (archiving active here).
+    /// Polls (5 ms apart at first, backing off to half a second) until the stop segment and the
+    /// backup history file are archived, as `pg_backup_stop(true)` waits for both; only when
+    /// PostgreSQL itself would wait (archiving active here). `pg_stat_archiver` settles the
+    /// common case; the status files settle the rest (see `ArchiveProgress`).
     private func waitUntilArchived(_ stop: BackupStopInfo, timeout: Duration) throws {
         let needed = WALFileName(timeline: stop.timeline, lastByteBefore: stop.lsn, segmentSize: walSegmentSize)
+        let history = ArchiveProgress.historyFileName(label: stop.backupLabel, stopTimeline: stop.timeline, segmentSize: walSegmentSize)
         guard try connection.query(BackupStatements.archivingActive).first?.first == "t" else { return }
         let deadline = ContinuousClock.now + timeout
         var pause = Duration.milliseconds(5)
+        var segmentArchived = false
         while true {
             let row = try connection.query(BackupStatements.archiverProgress).first ?? []
             let (archived, failed) = (row.first ?? nil, row.count > 1 ? row[1] : nil)
-            if ArchiveProgress.covers(lastArchived: archived, needed: needed) { return }
+            segmentArchived =
+                segmentArchived || ArchiveProgress.covers(lastArchived: archived, needed: needed)
+                || walDirectory.flatMap { ArchiveProgress.isArchived(needed, walDirectory: $0) } == true
+            let historyArchived =
+                history == nil || archived == history
+                || (history.flatMap { name in walDirectory.flatMap { ArchiveProgress.isArchived(file: name, walDirectory: $0) } } ?? true)
+            if segmentArchived && historyArchived { return }
             guard ContinuousClock.now < deadline else {
                 throw SnapfleetError(
                     .timeout,

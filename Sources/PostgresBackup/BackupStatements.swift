@@ -27,6 +27,9 @@ enum BackupStatements {
                     ELSE current_setting('archive_mode') <> 'off' END
         """
 
+    /// The data directory (readable with pg_read_all_settings, as barman's backup role has it).
+    static let dataDirectory = "SELECT current_setting('data_directory', true)"
+
     /// The archiver's last stored and last failed file names.
     static let archiverProgress = "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver"
 

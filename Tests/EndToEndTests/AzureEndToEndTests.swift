@@ -33,6 +33,17 @@ struct AzureEndToEndTests {
         #expect(snapshot.contains("\"incremental\": true"), "\(snapshot)")
         let window = try scenario.windowSeconds(id)
         #expect(window < 3, "the window ended when the snapshot existed, not after its 4 s copy: \(window) s")
+        if requireAll || BarmanCloud.isAvailable {
+            try #require(BarmanCloud.isAvailable, "SNAPFLEET_REQUIRE_ALL=1: barman-cloud (Python 3.12+, scripts/setup) is needed here")
+            // Real barman-cloud-backup-show parses the azure backup.info and shows its snapshots as barman's own.
+            let shown = try BarmanCloud.show(backupInfo: info, label: try scenario.blob("catalog/pg1/base/\(id)/backup_label"), id: id)
+            let snapshots = try #require(shown["snapshots_info"] as? [String: Any], "\(shown)")
+            #expect(snapshots["provider"] as? String == "azure")
+            #expect((snapshots["provider_info"] as? [String: Any])?["resource_group"] as? String == scenario.azure.resourceGroup)
+            let first = try #require((snapshots["snapshots"] as? [[String: Any]])?.first?["provider"] as? [String: Any], "\(snapshots)")
+            #expect(first["snapshot_name"] as? String == snapshotName && first["lun"] as? Int == scenario.lun)
+            #expect(shown["status"] as? String == "DONE")
+        }
     }
 
     @Test("WAL archived with user-delegation SAS URLs the stand-in verifies (client secret, no storage key), and fetched back by a promoted standby")

@@ -31,6 +31,18 @@ struct GCPEndToEndTests {
         #expect(snapshot.contains("\"snapfleet_backup_id\": \"\(id.lowercased())\""), "labelled with the backup id: \(snapshot)")
         let window = try scenario.windowSeconds(id)
         #expect(window < 3, "the window ended at UPLOADING, not after the 4 s upload: \(window) s")
+        if requireAll || BarmanCloud.isAvailable {
+            try #require(BarmanCloud.isAvailable, "SNAPFLEET_REQUIRE_ALL=1: barman-cloud (Python 3.12+, scripts/setup) is needed here")
+            // Real barman-cloud-backup-show parses the gcp backup.info and shows its snapshots as barman's own.
+            let shown = try BarmanCloud.show(
+                backupInfo: info, label: try scenario.object("catalog/pg1/base/\(id)/backup_label"), id: id)
+            let snapshots = try #require(shown["snapshots_info"] as? [String: Any], "\(shown)")
+            #expect(snapshots["provider"] as? String == "gcp")
+            #expect((snapshots["provider_info"] as? [String: Any])?["project"] as? String == "snapfleet-test")
+            let first = try #require((snapshots["snapshots"] as? [[String: Any]])?.first?["provider"] as? [String: Any], "\(snapshots)")
+            #expect(first["snapshot_name"] as? String == snapshotName && first["device_name"] as? String == scenario.deviceName)
+            #expect(shown["status"] as? String == "DONE")
+        }
     }
 
     @Test("WAL archived with signed URLs the stand-in verifies, and fetched back by a standby that PostgreSQL promotes")

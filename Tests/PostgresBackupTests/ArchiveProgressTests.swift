@@ -1,3 +1,4 @@
+import Foundation
 import PostgresBackup
 import Testing
 
@@ -27,5 +28,30 @@ struct ArchiveProgressTests {
     @Test("nothing archived yet proves nothing")
     func nothingArchived() {
         #expect(!ArchiveProgress.covers(lastArchived: nil, needed: needed))
+    }
+
+    @Test("PostgreSQL's own test on the status files: .done archived, .ready not yet, neither: archived once the segment is gone")
+    func statusFiles() throws {
+        let pgWAL = FileManager.default.temporaryDirectory.appendingPathComponent("pgwal-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: pgWAL + "/archive_status", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: pgWAL) }
+        let name = needed.description
+        FileManager.default.createFile(atPath: "\(pgWAL)/\(name)", contents: Data())
+        FileManager.default.createFile(atPath: "\(pgWAL)/archive_status/\(name).ready", contents: Data())
+        #expect(ArchiveProgress.isArchived(needed, walDirectory: pgWAL) == false)
+        try FileManager.default.moveItem(atPath: "\(pgWAL)/archive_status/\(name).ready", toPath: "\(pgWAL)/archive_status/\(name).done")
+        #expect(ArchiveProgress.isArchived(needed, walDirectory: pgWAL) == true)
+        try FileManager.default.removeItem(atPath: "\(pgWAL)/archive_status/\(name).done")
+        #expect(ArchiveProgress.isArchived(needed, walDirectory: pgWAL) == false, "no status file, segment still there: not yet")
+        try FileManager.default.removeItem(atPath: "\(pgWAL)/\(name)")
+        #expect(ArchiveProgress.isArchived(needed, walDirectory: pgWAL) == true, "removed by a checkpoint: it was archived")
+    }
+
+    @Test("the backup history file's name: stop timeline, start segment, start offset")
+    func historyFileName() {
+        let label = "START WAL LOCATION: 3/A2000028 (file 0000000100000003000000A2)\nCHECKPOINT LOCATION: 3/A2000060\n"
+        #expect(
+            ArchiveProgress.historyFileName(label: label, stopTimeline: 1, segmentSize: 16 << 20) == "0000000100000003000000A2.00000028.backup")
+        #expect(ArchiveProgress.historyFileName(label: "LABEL: x\n", stopTimeline: 1, segmentSize: 16 << 20) == nil)
     }
 }

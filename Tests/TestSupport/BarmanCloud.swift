@@ -47,4 +47,28 @@ public enum BarmanCloud {
                 "AWS_ENDPOINT_URL=\(endpoint)", "\(binDirectory ?? "")/barman-cloud-\(tool)",
             ] + arguments)
     }
+
+    /// `barman-cloud-backup-show --format json` of a backup whose `backup.info` and `backup_label`
+    /// are given (made for another cloud): they are put in a bucket of a plain moto, where barman
+    /// reads them as from any catalog; the backup as barman shows it.
+    public static func show(backupInfo: String, label: String, id: String, server: String = "pg1") throws -> [String: Any] {
+        let moto = try MotoServer(enforcingSignatures: false)
+        let bucket = "show-\(UUID().uuidString.prefix(8).lowercased())"
+        let directory = try TemporaryDirectory(prefix: "barman-show")
+        try backupInfo.write(toFile: directory.file("backup.info"), atomically: true, encoding: .utf8)
+        try label.write(toFile: directory.file("backup_label"), atomically: true, encoding: .utf8)
+        _ = try moto.boto3(
+            """
+            s3.create_bucket(Bucket="\(bucket)")
+            for name in ("backup.info", "backup_label"):
+                s3.upload_file("\(directory.path)/" + name, "\(bucket)", "catalog/\(server)/base/\(id)/" + name)
+            """)
+        let output = try run("backup-show", ["--format", "json", "s3://\(bucket)/catalog", server, id], moto: moto)
+        guard output.status == 0, let document = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
+            let shown = document[server] as? [String: Any]
+        else {
+            throw CommandFailed(command: ["barman-cloud-backup-show", id], output: output)
+        }
+        return shown
+    }
 }
