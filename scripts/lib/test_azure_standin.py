@@ -626,11 +626,12 @@ def check_faults(az, control):
     check(isinstance(result, (ConnectionError, http.client.HTTPException))
           and az.arm("GET", az.url("disks", "lost-reply"))[0] == 404,
           f"reset after acting: connection dropped ({type(result).__name__}), yet the disk was deleted", result)
-    set_faults(control, [{"delay_seconds": 0.5, "count": 1}])
+    # Scoped to disks: a token request falling on these calls must not meet the faults.
+    set_faults(control, [{"path_contains": "/Microsoft.Compute/disks", "delay_seconds": 0.5, "count": 1}])
     started = time.monotonic()
     status = az.arm("GET", az.url("disks"))[0]
     check(status == 200 and time.monotonic() - started >= 0.5, "delay fault: 200 after 0.5 s", status)
-    set_faults(control, [{"status": 429, "retry_after": 1, "count": 1}])
+    set_faults(control, [{"path_contains": "/Microsoft.Compute/disks", "status": 429, "retry_after": 1, "count": 1}])
     status, headers, body, code = az.arm("GET", az.url("disks"))
     check((status, code, headers.get("retry-after")) == (429, "TooManyRequests", "1"),
           "429 fault: ARM's TooManyRequests with Retry-After: 1", (status, body))

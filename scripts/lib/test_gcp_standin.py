@@ -648,12 +648,13 @@ def check_faults(api, control):
     check(isinstance(result, requests.ConnectionError)
           and api.call("GET", f"{PROJECT}/global/snapshots/fault-reset")[0] == 200,
           "reset after acting: connection dropped, snapshot made", result)
-    set_faults(control, [{"method": "GET", "delay_seconds": 0.8, "count": 1}])
+    set_faults(control, [{"method": "GET", "path_contains": "/instances/pg-1", "delay_seconds": 0.8, "count": 1}])
     started = time.monotonic()
     status, _ = api.call("GET", zonal("instances/pg-1"))
     elapsed = time.monotonic() - started
     check(status == 200 and elapsed >= 0.8, f"delay fault: 200 after {elapsed:.1f} s", status)
-    set_faults(control, [{"method": "GET", "stauts": 503}])
+    # Scoped to the instance: a token refresh falling on this call must not meet the bad fault.
+    set_faults(control, [{"method": "GET", "path_contains": "/instances/pg-1", "stauts": 503}])
     check(api.call("GET", zonal("instances/pg-1"))[0] == 500, "a fault with an unknown key answers 500")
     os.remove(control)
     calls = api.admin("GET", "/standin/calls")[1]["calls"]
