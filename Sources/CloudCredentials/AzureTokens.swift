@@ -53,15 +53,9 @@ public struct AzureClientSecretTokens: AccessTokenSource {
     /// A cached token while it is fresh, else a new one from Entra ID.
     public func token(now: Date) throws(SnapfleetError) -> AccessToken {
         try cache.token(for: identity, now: now) { () throws(SnapfleetError) in
-            let url = AzureTokenEndpoint.url(authority: authority, tenantID: tenantID)
-            let response = try TokenEndpoint.post(
-                url,
-                form: [
-                    ("grant_type", "client_credentials"), ("client_id", clientID), ("client_secret", secret.value),
-                    ("scope", AzureTokenEndpoint.scope(resource)),
-                ],
-                what: "azure token request for client \(clientID)")
-            return try TokenEndpoint.accessToken(from: response, what: "entra id token endpoint \(url)", now: now)
+            try AzureTokenEndpoint.clientCredentials(
+                authority: authority, tenantID: tenantID, clientID: clientID, resource: resource, now: now
+            ) { _ throws(SnapfleetError) in [("client_secret", secret.value)] }
         }
     }
 }
@@ -106,16 +100,14 @@ public struct AzureClientCertificateTokens: AccessTokenSource {
     /// A cached token while it is fresh, else a new one from Entra ID.
     public func token(now: Date) throws(SnapfleetError) -> AccessToken {
         try cache.token(for: identity, now: now) { () throws(SnapfleetError) in
-            let url = AzureTokenEndpoint.url(authority: authority, tenantID: tenantID)
-            let response = try TokenEndpoint.post(
-                url,
-                form: [
-                    ("grant_type", "client_credentials"), ("client_id", clientID),
+            try AzureTokenEndpoint.clientCredentials(
+                authority: authority, tenantID: tenantID, clientID: clientID, resource: resource, now: now
+            ) { url throws(SnapfleetError) in
+                [
                     ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-                    ("client_assertion", try assertion(audience: url, now: now)), ("scope", AzureTokenEndpoint.scope(resource)),
-                ],
-                what: "azure token request for client \(clientID)")
-            return try TokenEndpoint.accessToken(from: response, what: "entra id token endpoint \(url)", now: now)
+                    ("client_assertion", try assertion(audience: url, now: now)),
+                ]
+            }
         }
     }
 
@@ -186,6 +178,18 @@ enum AzureTokenEndpoint {
     /// the client-credentials grant accepts).
     static func scope(_ resource: String) -> String {
         (resource.hasSuffix("/") ? resource : resource + "/") + ".default"
+    }
+
+    /// The client-credentials grant for `resource`; `credential` gives the fields that prove the
+    /// client (a secret, or an assertion made for the token URL it is given).
+    static func clientCredentials(
+        authority: String, tenantID: String, clientID: String, resource: String, now: Date,
+        credential: (String) throws(SnapfleetError) -> [(String, String)]
+    ) throws(SnapfleetError) -> AccessToken {
+        let url = url(authority: authority, tenantID: tenantID)
+        let form = [("grant_type", "client_credentials"), ("client_id", clientID)] + (try credential(url)) + [("scope", scope(resource))]
+        let response = try TokenEndpoint.post(url, form: form, what: "azure token request for client \(clientID)")
+        return try TokenEndpoint.accessToken(from: response, what: "entra id token endpoint \(url)", now: now)
     }
 
     /// A base URL without its trailing slash.

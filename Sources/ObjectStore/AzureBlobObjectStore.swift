@@ -126,16 +126,10 @@ public struct AzureBlobObjectStore: ObjectStore {
     /// Get Blob into a temporary file next to `path`, renamed into place when complete.
     public func download(_ key: String, to path: String) throws(SnapfleetError) {
         try ObjectKey.validate(key)
-        let temporary = path + ".snapfleet-download-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        var call = AzureBlobCall(verb: "get", key: key, method: .get, path: blobPath(key))
-        call.responseFile = temporary
-        let response = try send(call)
-        do throws(SnapfleetError) {
-            try check(response, call)
-            try PosixFiles.rename(temporary, to: path)
-        } catch {
-            _ = try? PosixFiles.remove(temporary)
-            throw error
+        try downloadAtomically(to: path) { temporary throws(SnapfleetError) in
+            var call = AzureBlobCall(verb: "get", key: key, method: .get, path: blobPath(key))
+            call.responseFile = temporary
+            try check(try send(call), call)
         }
     }
 
@@ -153,13 +147,7 @@ public struct AzureBlobObjectStore: ObjectStore {
 
     /// Every page of the listing.
     public func list(prefix: String, delimiter: String?) throws(SnapfleetError) -> ObjectListing {
-        var listing = ObjectListing()
-        try forEachPage(prefix: prefix, delimiter: delimiter) { page in
-            listing.objects += page.objects
-            listing.commonPrefixes += page.commonPrefixes
-            return true
-        }
-        return listing
+        try allPages(prefix: prefix, delimiter: delimiter)
     }
 
     /// List Blobs page by page (up to 5,000 entries a page), following `NextMarker`.

@@ -87,16 +87,10 @@ public struct GCSObjectStore: ObjectStore {
     /// The object written to `path` (through a temporary file renamed into place).
     public func download(_ key: String, to path: String) throws(SnapfleetError) {
         try ObjectKey.validate(key)
-        let temporary = path + ".snapfleet-download-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        var call = GCSCall(verb: "get", key: key, method: .get, url: objectURL(key, query: [("alt", "media")]))
-        call.responseFile = temporary
-        let response = try send(call)
-        do throws(SnapfleetError) {
-            try check(response, call)
-            try PosixFiles.rename(temporary, to: path)
-        } catch {
-            _ = try? PosixFiles.remove(temporary)
-            throw error
+        try downloadAtomically(to: path) { temporary throws(SnapfleetError) in
+            var call = GCSCall(verb: "get", key: key, method: .get, url: objectURL(key, query: [("alt", "media")]))
+            call.responseFile = temporary
+            try check(try send(call), call)
         }
     }
 
@@ -112,13 +106,7 @@ public struct GCSObjectStore: ObjectStore {
 
     /// Every page of the listing.
     public func list(prefix: String, delimiter: String?) throws(SnapfleetError) -> ObjectListing {
-        var listing = ObjectListing()
-        try forEachPage(prefix: prefix, delimiter: delimiter) { page in
-            listing.objects += page.objects
-            listing.commonPrefixes += page.commonPrefixes
-            return true
-        }
-        return listing
+        try allPages(prefix: prefix, delimiter: delimiter)
     }
 
     /// `objects.list` page by page (up to 1,000 items a page), following `nextPageToken`.

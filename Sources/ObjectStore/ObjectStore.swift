@@ -51,6 +51,30 @@ extension ObjectStore {
         return failed
     }
 
+    /// Every page of `forEachPage` gathered into one listing (stores that page call this from `list`).
+    public func allPages(prefix: String, delimiter: String?) throws(SnapfleetError) -> ObjectListing {
+        var listing = ObjectListing()
+        try forEachPage(prefix: prefix, delimiter: delimiter) { page in
+            listing.objects += page.objects
+            listing.commonPrefixes += page.commonPrefixes
+            return true
+        }
+        return listing
+    }
+
+    /// Writes `path` through a temporary file beside it, renamed into place once `fetch` filled it:
+    /// a reader never sees half an object, and a failed fetch leaves nothing behind.
+    public func downloadAtomically(to path: String, _ fetch: (String) throws(SnapfleetError) -> Void) throws(SnapfleetError) {
+        let temporary = path + ".snapfleet-download-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        do throws(SnapfleetError) {
+            try fetch(temporary)
+            try PosixFiles.rename(temporary, to: path)
+        } catch {
+            _ = try? PosixFiles.remove(temporary)
+            throw error
+        }
+    }
+
     /// Every object under `prefix`, without grouping.
     public func list(prefix: String) throws(SnapfleetError) -> ObjectListing {
         try list(prefix: prefix, delimiter: nil)

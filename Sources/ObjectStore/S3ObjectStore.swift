@@ -85,16 +85,10 @@ public struct S3ObjectStore: ObjectStore {
     /// GET into a temporary file next to `path`, renamed into place when complete.
     public func download(_ key: String, to path: String) throws(SnapfleetError) {
         try ObjectKey.validate(key)
-        let temporary = path + ".snapfleet-download-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        var call = S3Call(verb: "get", key: key, method: .get)
-        call.responseFile = temporary
-        let response = try send(call)
-        do throws(SnapfleetError) {
-            try check(response, call)
-            try PosixFiles.rename(temporary, to: path)
-        } catch {
-            _ = try? PosixFiles.remove(temporary)
-            throw error
+        try downloadAtomically(to: path) { temporary throws(SnapfleetError) in
+            var call = S3Call(verb: "get", key: key, method: .get)
+            call.responseFile = temporary
+            try check(try send(call), call)
         }
     }
 
@@ -113,13 +107,7 @@ public struct S3ObjectStore: ObjectStore {
 
     /// ListObjectsV2, following continuation tokens until the last page.
     public func list(prefix: String, delimiter: String?) throws(SnapfleetError) -> ObjectListing {
-        var listing = ObjectListing()
-        try forEachPage(prefix: prefix, delimiter: delimiter) { page in
-            listing.objects += page.objects
-            listing.commonPrefixes += page.commonPrefixes
-            return true
-        }
-        return listing
+        try allPages(prefix: prefix, delimiter: delimiter)
     }
 
     /// ListObjectsV2 page by page.

@@ -125,7 +125,9 @@ struct GCPEndToEndTests {
 /// A loop disk with PostgreSQL on it, attached in the stand-in to instance `pg-<suffix>` as
 /// device `pgdata-<suffix>` (the stand-in links `/dev/disk/by-id/google-pgdata-<suffix>` to its
 /// loop device), a bucket, and a controller and agent configured for them.
-final class GCPScenario {
+final class GCPScenario: CloudScenario {
+    /// The stand-in's log.
+    var standInLog: String { gcp.log }
     let gcp: GCPStandIn
     let disk: LoopDisk
     let cluster: PostgresCluster
@@ -163,46 +165,7 @@ final class GCPScenario {
               compute_endpoint: \(gcp.endpoint)
               storage_endpoint: \(gcp.endpoint)
             """
-        try fleet.writeControllerConfig(servers: ["pg1": try fleet.agentKey("pg1")], settings: ["pg1": settings])
-        try fleet.startController()
-        _ = try fleet.writeAgentConfig("agent1", keyName: "pg1", conninfo: cluster.conninfo)
-        try "allow_mount: true\n".appendLine(to: agentConfig)
-        try cluster.start()
-        try fleet.startAgent(config: agentConfig, name: "agent1")
-        try fleet.waitForAgent()
-    }
-
-    /// `snapfleet-controller ARGUMENTS…`.
-    func run(_ arguments: [String]) throws -> ProcessOutput {
-        try Shell.run([BuiltProducts.path("snapfleet-controller")] + arguments)
-    }
-
-    /// Runs `check` (must pass) and `backup`; returns the DONE backup's id.
-    func backup() throws -> String {
-        let check = try run(["check", "--config", fleet.controllerConfig, "pg1"])
-        guard check.status == 0 else {
-            throw FleetError("check failed:\n\(check.stdout)\(check.stderr)\n\(fleet.controller?.log.suffix(2000) ?? "")")
-        }
-        let output = try run(["backup", "--config", fleet.controllerConfig, "pg1", "--immediate-checkpoint"])
-        guard output.status == 0 else {
-            throw FleetError("backup failed:\n\(output.stdout)\(output.stderr)\n\(fleet.controller?.log.suffix(3000) ?? "")\n\(gcp.log)")
-        }
-        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// `restore pg1 latest --recovery-server pg1` with `extra` options.
-    func restore(_ extra: [String]) throws -> ProcessOutput {
-        try run(["restore", "--config", fleet.controllerConfig, "pg1", "latest", "--recovery-server", "pg1"] + extra)
-    }
-
-    /// The backup window snapfleet recorded, in seconds.
-    func windowSeconds(_ id: String) throws -> Double {
-        let show = try run(["show-backup", "--config", fleet.controllerConfig, "pg1", id, "--format", "json"])
-        let document = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
-        let backup = (document?["pg1"] as? [String: Any]) ?? [:]
-        let record = (backup["snapfleet"] as? [String: Any]) ?? [:]
-        guard let window = record["backup_window_ms"] as? Double else { throw FleetError("no window in: \(show.stdout)") }
-        return window / 1000
+        try start(settings: settings, agentConfig: agentConfig)
     }
 
     /// An object's text, read with google-cloud-storage.
@@ -231,10 +194,4 @@ final class GCPScenario {
             """)
     }
 
-    func tearDown() {
-        fleet.stop()
-        if cluster.isRunning { try? cluster.stop(mode: "immediate") }
-        _ = try? Shell.run(["umount", disk.mountPoint])
-        try? disk.detach()
-    }
 }

@@ -7,8 +7,10 @@ import Synchronization
 /// loopback port, all checking credentials for real. Its admin API (`/standin/…`) makes
 /// containers, VMs with data disks, and sets how snapshots of a disk behave.
 public final class AzureStandIn: Sendable {
+    /// The running stand-in.
+    public let process: StandInProcess
     /// `http://127.0.0.1:PORT`: the authority, IMDS and management endpoint at once.
-    public let endpoint: String
+    public var endpoint: String { process.endpoint }
     /// The tenant id.
     public let tenantID: String
     /// The app registration that authenticates with `clientSecret`.
@@ -31,12 +33,8 @@ public final class AzureStandIn: Sendable {
     public let storageKey: String
     /// `http://127.0.0.1:PORT/ACCOUNT`: the path-style blob endpoint.
     public let blobEndpoint: String
-    /// Its log.
-    public let logPath: String
     /// Where test-made disk images can go.
-    public let directory: TemporaryDirectory
-    private let controlFile: String
-    private let pid: pid_t
+    public var directory: TemporaryDirectory { process.directory }
 
     /// Whether it can run here (python3 with cryptography and azure-storage-blob).
     public static let isAvailable: Bool = {
@@ -45,10 +43,6 @@ public final class AzureStandIn: Sendable {
 
     /// Why `isAvailable` can be false.
     public static let requirement = "needs python3 with cryptography and azure-storage-blob (scripts/setup installs them)"
-
-    /// `scripts/lib/azure_standin.py` of this checkout.
-    static let launcher = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/lib/azure_standin.py")
-        .standardizedFileURL.path
 
     /// One stand-in per test process (pages of 7, so listings take several), stopped at exit:
     /// name containers, VMs and disks uniquely.
@@ -91,28 +85,13 @@ public final class AzureStandIn: Sendable {
     /// Starts one on a free port; `attachingDevices` (root) makes an attached disk with an image
     /// appear as `/dev/disk/azure/scsi1/lun<N>`, as a VM sees it.
     public init(attachingDevices: Bool = false, tokenLifetime: Int? = nil, pageSize: Int? = nil) throws {
-        directory = try TemporaryDirectory(prefix: "azure")
-        logPath = directory.file("standin.log")
-        controlFile = directory.file("faults.json")
-        let portFile = directory.file("port")
-        var arguments = ["python3", Self.launcher, "--port-file", portFile, "--state-dir", directory.path, "--control-file", controlFile]
+        var arguments: [String] = []
         if attachingDevices { arguments.append("--attach-devices") }
         if let tokenLifetime { arguments += ["--token-lifetime", String(tokenLifetime)] }
         if let pageSize { arguments += ["--page-size", String(pageSize)] }
-        pid = try ChildProcess.spawn(arguments, logPath: logPath)
-        let settingsFile = directory.file("azure.json")
-        guard eventually(timeout: .seconds(60), { FileManager.default.fileExists(atPath: portFile) }),
-            let port = try? String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-            let data = FileManager.default.contents(atPath: settingsFile),
-            let settings = try? JSONDecoder().decode(Settings.self, from: data)
-        else {
-            kill(pid, SIGKILL)
-            _ = ChildProcess.exitStatus(of: pid, wait: true)
-            throw CommandFailed(
-                command: ["azure_standin.py"],
-                output: ProcessOutput(status: -1, stdout: "", stderr: "the Azure stand-in did not start: \(Self.tail(logPath))"))
-        }
-        endpoint = "http://127.0.0.1:\(port)"
+        process = try StandInProcess(script: "azure_standin.py", arguments: arguments, ready: "azure.json")
+        let data = try Data(contentsOf: URL(fileURLWithPath: process.directory.file("azure.json")))
+        let settings = try JSONDecoder().decode(Settings.self, from: data)
         tenantID = settings.tenantID
         clientID = settings.clientID
         clientSecret = settings.clientSecret
@@ -124,15 +103,6 @@ public final class AzureStandIn: Sendable {
         storageAccount = settings.storageAccount
         storageKey = settings.storageKey
         blobEndpoint = settings.blobEndpoint
-    }
-
-    deinit {
-        // SIGTERM: it undoes the loop devices and links it made before it exits.
-        kill(pid, SIGTERM)
-        if !eventually(timeout: .seconds(10), { ChildProcess.exitStatus(of: pid, wait: false) != nil }) {
-            kill(pid, SIGKILL)
-            _ = ChildProcess.exitStatus(of: pid, wait: true)
-        }
     }
 
     /// A data disk of a VM made through the admin API.
@@ -197,7 +167,6 @@ public final class AzureStandIn: Sendable {
     /// to this stand-in: `container(name)` (an azure-storage-blob `ContainerClient`, shared key),
     /// `arm(path)` (a GET under the resource group, decoded) and `json`; returns what it printed.
     public func python(_ code: String) throws -> String {
-        let script = directory.file("script-\(UUID().uuidString).py")
         let prelude = """
             import json, requests
             from azure.storage.blob import BlobServiceClient
@@ -213,53 +182,25 @@ public final class AzureStandIn: Sendable {
                 return answer.json()
 
             """
-        try (prelude + code).write(toFile: script, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: script) }
-        return try ChildProcess.check(["python3", script])
+        return try process.python(prelude: prelude, code)
     }
 
     /// Every Azure call so far: method, path (no query) and status (-1 for a dropped connection).
-    public func calls() throws -> [(method: String, path: String, status: Int)] {
-        let document = try admin("GET", "/standin/calls", nil)
-        let calls = (document["calls"] as? [[String: Any]]) ?? []
-        return calls.map { ($0["method"] as? String ?? "", $0["path"] as? String ?? "", $0["status"] as? Int ?? -1) }
-    }
+    public func calls() throws -> [(method: String, path: String, status: Int)] { try process.calls() }
 
     /// Access tokens issued so far.
-    public func tokensIssued() throws -> Int {
-        try admin("GET", "/standin/tokens/count", nil)["count"] as? Int ?? -1
-    }
+    public func tokensIssued() throws -> Int { try process.tokensIssued() }
 
-    /// Replaces the faults (see the stand-in's docstring): e.g. `[["path_contains": "/snapshots/", "status": 503, "count": 1]]`.
-    public func setFaults(_ faults: [[String: Any]]) throws {
-        let data = try JSONSerialization.data(withJSONObject: ["faults": faults])
-        let temporary = controlFile + ".new"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        // A new inode: the stand-in notices the change even within one mtime tick.
-        _ = rename(temporary, controlFile)
-    }
+    /// Replaces the faults (see the stand-in's docstring).
+    public func setFaults(_ faults: [[String: Any]]) throws { try process.setFaults(faults) }
 
     /// The stand-in's log, for failure messages.
-    public var log: String { Self.tail(logPath) }
+    public var log: String { process.log }
 
     /// One admin call; its JSON answer.
     @discardableResult
     public func admin(_ method: String, _ path: String, _ body: [String: Any]?) throws -> [String: Any] {
-        var command = ["curl", "-sS", "-X", method, "-w", "\n%{http_code}", endpoint + path]
-        if let body {
-            let data = try JSONSerialization.data(withJSONObject: body)
-            command += ["-H", "Content-Type: application/json", "--data-binary", String(decoding: data, as: UTF8.self)]
-        }
-        let output = try Shell.run(command)
-        let lines = output.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-        guard output.status == 0, let status = lines.last.flatMap({ Int($0) }), (200..<300).contains(status) else {
-            throw CommandFailed(command: [method, path], output: output)
-        }
-        let text = lines.dropLast().joined(separator: "\n")
-        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        try process.admin(method, path, body)
     }
 
-    static func tail(_ path: String) -> String {
-        String(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").suffix(4000))
-    }
 }

