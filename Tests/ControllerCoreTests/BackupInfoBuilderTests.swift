@@ -234,14 +234,19 @@ struct BackupInfoBuilderTests {
         expectRefusal(InfoFixture.record(.done), context: context, containing: "not a power of two")
     }
 
-    @Test("providers without a snapshots_info writer, and AWS instances without a region, are refused")
+    @Test("a provider without a snapshots_info writer, and instances without what their provider records, are refused")
     func unsupportedProvider() {
         var context = InfoFixture.context
-        context.provider = "gcp"
-        expectRefusal(InfoFixture.record(.done), context: context, containing: "provider 'gcp'")
+        context.provider = "oracle"
+        expectRefusal(InfoFixture.record(.done), context: context, containing: "provider 'oracle'")
         context = InfoFixture.context
         context.instance.providerFacts["region"] = nil
         expectRefusal(InfoFixture.record(.done), context: context, containing: "no region")
+        context = InfoFixture.context
+        context.provider = "gcp"
+        expectRefusal(InfoFixture.record(.done), context: context, containing: "has no project")
+        context.provider = "azure"
+        expectRefusal(InfoFixture.record(.done), context: context, containing: "has no subscription or resource group")
     }
 
     private func expectRefusal(
