@@ -16,7 +16,8 @@ struct BackupRunnerStopTests {
     func asksAgain() async throws {
         let asked = Mutex(0)
         let reply = stopped
-        let answer = try await BackupRunner.askRepeatedly(stop, every: .milliseconds(20), for: .seconds(5)) { message, _ throws(SnapfleetError) in
+        let answer = try await BackupRunner.askRepeatedly(stop, every: .milliseconds(20), for: .seconds(5), reconnectGrace: .seconds(5)) {
+            message, _ throws(SnapfleetError) in
             let attempt = asked.withLock { count in
                 count += 1
                 return count
@@ -34,19 +35,34 @@ struct BackupRunnerStopTests {
     @Test("an error reply is not asked again, and asking ends at the limit")
     func givesUp() async {
         let refused = await #expect(throws: SnapfleetError.self) {
-            try await BackupRunner.askRepeatedly(self.stop, every: .milliseconds(10), for: .seconds(5)) { _, _ throws(SnapfleetError) in
+            try await BackupRunner.askRepeatedly(self.stop, every: .milliseconds(10), for: .seconds(5), reconnectGrace: .seconds(5)) {
+                _, _ throws(SnapfleetError) in
                 throw SnapfleetError(.backupNotRunning, "the backup is not running")
             }
         }
         #expect(refused?.code == .backupNotRunning)
         let started = ContinuousClock.now
         let timedOut = await #expect(throws: SnapfleetError.self) {
-            try await BackupRunner.askRepeatedly(self.stop, every: .milliseconds(10), for: .milliseconds(200)) { _, _ throws(SnapfleetError) in
+            try await BackupRunner.askRepeatedly(self.stop, every: .milliseconds(10), for: .milliseconds(200), reconnectGrace: .seconds(5)) {
+                _, _ throws(SnapfleetError) in
                 try? await Task.sleep(for: .milliseconds(10))
                 throw SnapfleetError(.timeout, "no reply")
             }
         }
         #expect(timedOut?.code == .timeout)
         #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test("an agent that stays away past the grace fails the ask (a killed agent's backup fails as before)")
+    func agentGone() async {
+        let started = ContinuousClock.now
+        let away = await #expect(throws: SnapfleetError.self) {
+            try await BackupRunner.askRepeatedly(self.stop, every: .milliseconds(100), for: .seconds(30), reconnectGrace: .milliseconds(300)) {
+                _, _ throws(SnapfleetError) in
+                throw SnapfleetError(.agentNotConnected, "no agent is connected for this server", retryable: true)
+            }
+        }
+        #expect(away?.code == .agentNotConnected)
+        #expect(ContinuousClock.now - started < .seconds(3))
     }
 }

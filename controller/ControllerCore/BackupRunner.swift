@@ -144,28 +144,44 @@ public final class BackupRunner: Sendable {
         }
     }
 
-    /// How often an unanswered `backup_stop` is asked again, and for how long in all.
+    /// How often an unanswered `backup_stop` is asked again, for how long in all, and how long an
+    /// agent that is not connected has to come back.
     static let stopResendInterval: Duration = .seconds(30)
     static let stopDeadline: Duration = .seconds(600)
+    static let reconnectGrace: Duration = .seconds(10)
 
     private func askRepeatedly(_ message: Message) async throws(SnapfleetError) -> Message {
-        try await Self.askRepeatedly(message, every: Self.stopResendInterval, for: Self.stopDeadline, ask: effects.askAgentWithin)
+        try await Self.askRepeatedly(
+            message, every: Self.stopResendInterval, for: Self.stopDeadline, reconnectGrace: Self.reconnectGrace, ask: effects.askAgentWithin)
     }
 
-    /// Asks again every `interval` until `limit` has passed. Only for `backup_stop`, which the
-    /// agent answers idempotently (a repeated stop waits for the same `pg_backup_stop`, or answers
-    /// its result): a request or reply lost with a dropped connection costs one interval, not the
-    /// whole wait (seen in the 1,000-agent round on a loaded machine).
+    /// Asks again while unanswered: every `interval` until `limit` has passed, and, when the agent
+    /// is not connected, once a second for `reconnectGrace` (an agent that does not come back, or
+    /// was killed, fails the step as before). Only for `backup_stop`, which the agent answers
+    /// idempotently (a repeated stop waits for the same `pg_backup_stop`, or answers its result):
+    /// a request or reply lost with a dropped connection costs one interval, not the whole wait
+    /// (seen in the 1,000-agent round on a loaded machine).
     static func askRepeatedly(
-        _ message: Message, every interval: Duration, for limit: Duration,
+        _ message: Message, every interval: Duration, for limit: Duration, reconnectGrace: Duration,
         ask: @Sendable (Message, Duration) async throws(SnapfleetError) -> Message
     ) async throws(SnapfleetError) -> Message {
         let deadline = ContinuousClock.now + limit
+        var awaySince: ContinuousClock.Instant?
         while true {
             do { return try await ask(message, interval) } catch {
-                guard error.code == .timeout || error.code == .agentNotConnected, ContinuousClock.now < deadline else { throw error }
-                // Not connected: give the agent a moment to say hello again.
-                if error.code == .agentNotConnected { try? await Task.sleep(for: min(interval, .seconds(1))) }
+                let now = ContinuousClock.now
+                guard now < deadline else { throw error }
+                switch error.code {
+                case .timeout:
+                    awaySince = nil
+                case .agentNotConnected:
+                    let since = awaySince ?? now
+                    guard now - since < reconnectGrace else { throw error }
+                    awaySince = since
+                    try? await Task.sleep(for: min(interval, .seconds(1)))
+                default:
+                    throw error
+                }
             }
         }
     }
