@@ -46,6 +46,17 @@ struct AzureEndToEndTests {
         }
     }
 
+    @Test("the snapshot PUT's reply lost after Azure acted: DONE, and the one snapshot made is the one backup.info names")
+    func lostReply() throws {
+        let scenario = try AzureScenario(credential: .secret, storage: .sharedKey)
+        defer { scenario.tearDown() }
+        try scenario.azure.setFaults([["method": "PUT", "path_contains": "/snapshots/", "after_acting": true, "status": 503, "count": 1]])
+        let id = try scenario.backup()
+        let made = try scenario.snapshotNames().filter { $0.hasSuffix(id.lowercased()) }
+        #expect(made == ["\(scenario.diskName)-\(id.lowercased())"], "one snapshot, not two: \(made)")
+        #expect(try scenario.blob("catalog/pg1/base/\(id)/backup.info").contains("'snapshot_name': '\(made.first ?? "-")'"))
+    }
+
     @Test("WAL archived with user-delegation SAS URLs the stand-in verifies (client secret, no storage key), and fetched back by a promoted standby")
     func walThroughSAS() throws {
         let scenario = try AzureScenario(credential: .secret, storage: .identity)

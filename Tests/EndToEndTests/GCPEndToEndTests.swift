@@ -45,6 +45,19 @@ struct GCPEndToEndTests {
         }
     }
 
+    @Test("createSnapshot's reply lost after Compute Engine acted: DONE, and the one snapshot made is the one backup.info names")
+    func lostReply() throws {
+        let scenario = try GCPScenario()
+        defer { scenario.tearDown() }
+        try scenario.gcp.setFaults([["path_contains": "/createSnapshot", "after_acting": true, "status": 503, "count": 1]])
+        let id = try scenario.backup()
+        let made = try scenario.snapshotNames().filter { $0.hasSuffix(id.lowercased()) }
+        #expect(made == ["\(scenario.diskName)-\(id.lowercased())"], "one snapshot, not two: \(made)")
+        #expect(try scenario.object("catalog/pg1/base/\(id)/backup.info").contains("'snapshot_name': '\(made.first ?? "-")'"))
+        let creates = try scenario.gcp.calls().filter { $0.path.hasSuffix("/createSnapshot") }
+        #expect(creates.map(\.status) == [503], "the lost reply was looked up, not sent again: \(creates)")
+    }
+
     @Test("WAL archived with signed URLs the stand-in verifies, and fetched back by a standby that PostgreSQL promotes")
     func walThroughSignedURLs() throws {
         let scenario = try GCPScenario()
