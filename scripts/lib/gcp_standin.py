@@ -39,7 +39,9 @@ SIGINT or exit it stops the child, undoes every loop device and symlink that --a
 made and removes the image copies it made. One line per request goes to stderr,
 "METHOD PATH -> STATUS [note]", with the path only: never a query (signatures), token or body.
 
-1. OAuth 2.0 service-account flow: POST /token
+1. OAuth 2.0 service-account flow: POST /token (Compute Engine and Cloud Storage also take the
+   account's self-signed JWT as the bearer token, as Google's APIs do: RS256 with the key's kid,
+   iss = sub = the account, at most an hour, its `scope` claim or, with an API `aud`, full access)
    grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT, checked as Google
    documents it: RS256; header kid = the key's private_key_id; signature with the key's public
    key; iss = client_email; aud = this token_uri (or https://oauth2.googleapis.com/token);
@@ -517,6 +519,9 @@ class Tokens:
 
     def __init__(self, lifetime):
         self.lifetime, self.tokens, self.issued, self.lock = lifetime, {}, 0, threading.Lock()
+        # Google APIs also take a service account's self-signed JWT as the bearer token, without a
+        # token exchange (google-auth sends one for APIs with default scopes); set by main().
+        self.self_signed = None  # (public key, key id)
 
     def issue(self, scopes, principal):
         token = "ya29.standin." + secrets.token_urlsafe(48)
@@ -529,6 +534,32 @@ class Tokens:
         with self.lock:
             self.issued = 0
 
+    def self_signed_entry(self, token):
+        """(expiry, scopes, principal) of a valid self-signed service-account JWT, else None: RS256
+        with the key's kid, iss = sub = the account, an hour at most and not expired; its scopes are
+        its `scope` claim, or all of an API named by its `aud` (https://compute.googleapis.com/)."""
+        if self.self_signed is None:
+            return None
+        public_key, key_id = self.self_signed
+        try:
+            encoded_header, encoded_claims, encoded_signature = token.split(".")
+            header = json.loads(b64url_decode(encoded_header))
+            claims = json.loads(b64url_decode(encoded_claims))
+            public_key.verify(b64url_decode(encoded_signature), f"{encoded_header}.{encoded_claims}".encode(),
+                              padding.PKCS1v15(), hashes.SHA256())
+        except (ValueError, binascii.Error, InvalidSignature, AttributeError):
+            return None
+        if not isinstance(header, dict) or not isinstance(claims, dict) or header.get("kid") != key_id:
+            return None
+        iat, exp, now = claims.get("iat"), claims.get("exp"), time.time()
+        if (claims.get("iss") != CLIENT_EMAIL or claims.get("sub") != CLIENT_EMAIL or not isinstance(iat, int)
+                or not isinstance(exp, int) or exp - iat > 3600 or exp <= now or iat > now + CLOCK_SKEW_SECONDS):
+            return None
+        scopes = str(claims.get("scope") or "").split()
+        if not scopes and str(claims.get("aud", "")).startswith("https://"):
+            scopes = [SCOPE_PREFIX + "cloud-platform"]
+        return (exp, frozenset(scopes), CLIENT_EMAIL) if scopes else None
+
     def require(self, request, service):
         """Sets request.principal, or raises 401/403 as Google's front end answers."""
         authorization = request.header("Authorization") or ""
@@ -540,6 +571,8 @@ class Tokens:
         scheme, _, token = authorization.partition(" ")
         with self.lock:
             entry = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if entry is None and scheme.lower() == "bearer" and token.count(".") == 2:
+            entry = self.self_signed_entry(token.strip())
         if entry is None or entry[0] <= time.time():
             raise ApiError(401, "authError", "Request had invalid authentication credentials. Expected OAuth 2 "
                            "access token, login cookie or other valid authentication credential. See "
@@ -2360,6 +2393,7 @@ def main():
     try:
         fake_process, fake_port = start_fake_gcs(public_base)
         tokens = Tokens(args.token_lifetime)
+        tokens.self_signed = (key.public_key(), key_id)
         compute = Compute(tokens, images_dir, devices, args.page_size, args.wait_seconds)
         storage = Storage(tokens, fake_port, public_base, args.page_size, key.public_key())
         server.app = App(tokens, TokenEndpoint(tokens, key.public_key(), key_id, token_uri), Metadata(tokens),

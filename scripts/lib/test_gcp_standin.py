@@ -351,6 +351,20 @@ def check_compute_auth(api):
     return api.metadata_token(), time.time()  # expires before the end of the test
 
 
+def check_self_signed_jwt(api, key_file):
+    """Google's APIs take a service account's self-signed JWT as the bearer token (google-auth
+    sends one for clients with default scopes, as google-cloud-compute's are)."""
+    signed = jwt.Credentials.from_service_account_file(key_file, audience="https://compute.googleapis.com/")
+    signed.refresh(None)
+    check(api.call("GET", zonal("instances/pg-1"), token=signed.token.decode() if isinstance(signed.token, bytes) else signed.token)[0]
+          == 200, "a self-signed service-account JWT (google-auth's jwt.Credentials) is a bearer token")
+    other = jwt.Credentials.from_service_account_file(key_file, audience="https://compute.googleapis.com/",
+                                                      additional_claims={"sub": "someone@else.example"})
+    other.refresh(None)
+    token = other.token.decode() if isinstance(other.token, bytes) else other.token
+    check(api.call("GET", zonal("instances/pg-1"), token=token)[0] == 401, "one whose sub is another account is refused")
+
+
 def check_resources(api):
     status, instance = api.call("GET", zonal("instances/pg-1"))
     check(status == 200 and instance["kind"] == "compute#instance" and instance["status"] == "RUNNING",
@@ -876,6 +890,7 @@ def main():
             images = setup_compute(api, work)
             check_metadata(base, api)
             old_token, old_token_at = check_compute_auth(api)
+            check_self_signed_jwt(api, key_file)
             check_resources(api)
             check_snapshot_life(api, images)
             check_rejections(api)
