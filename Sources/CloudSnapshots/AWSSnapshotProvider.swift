@@ -19,11 +19,18 @@ public struct AWSSnapshotProvider: SnapshotProvider {
         self.init(client: try EC2Client(credentials: credentials, region: region, endpoint: endpoint))
     }
 
+    /// `providerFacts` keys carrying what `disks(_:attachedTo:)` needs of the instance.
+    static let rootDeviceFact = "root_device_name"
+    static let virtualizationFact = "virtualization_type"
+
     /// Finds a non-terminated instance by id (`i-…`) or by `Name` tag, with barman-cloud's rules and messages.
     public func instance(_ nameOrID: String) throws(SnapfleetError) -> InstanceInfo {
         let found = try ec2Instance(nameOrID)
         var facts = ["region": client.region]
         if let owner = found.ownerID { facts["account_id"] = owner }
+        // What `disks(_:attachedTo:)` needs of the instance, so it does not describe it again.
+        if let root = found.rootDeviceName { facts[Self.rootDeviceFact] = root }
+        if let virtualization = found.virtualizationType { facts[Self.virtualizationFact] = virtualization }
         return InstanceInfo(id: found.id, name: found.name, zone: found.availabilityZone, providerFacts: facts)
     }
 
@@ -68,11 +75,18 @@ public struct AWSSnapshotProvider: SnapshotProvider {
 
     /// Each disk by volume id, else by `Name` tag, among the volumes attached to `instance` (its root volume excluded).
     public func disks(_ namesOrIDs: [String], attachedTo instance: InstanceInfo) throws(SnapfleetError) -> [DiskInfo] {
-        let ec2 = try ec2Instance(instance.id)
-        let attached = try client.describeVolumes(filters: [EC2Filter("attachment.instance-id", [ec2.id])])
-            .compactMap { volume in volume.attachments.first { $0.instanceID == ec2.id }.map { (volume, $0) } }
+        // An instance `instance(_:)` found carries what is needed; another is described again.
+        let (root, virtualization): (String?, String?)
+        if instance.providerFacts[Self.rootDeviceFact] != nil {
+            (root, virtualization) = (instance.providerFacts[Self.rootDeviceFact], instance.providerFacts[Self.virtualizationFact])
+        } else {
+            let ec2 = try ec2Instance(instance.id)
+            (root, virtualization) = (ec2.rootDeviceName, ec2.virtualizationType)
+        }
+        let attached = try client.describeVolumes(filters: [EC2Filter("attachment.instance-id", [instance.id])])
+            .compactMap { volume in volume.attachments.first { $0.instanceID == instance.id }.map { (volume, $0) } }
             // barman-cloud leaves out the root volume, so naming it reads as "not attached".
-            .filter { $0.1.device != ec2.rootDeviceName }
+            .filter { $0.1.device != root }
         var found: [DiskInfo] = []
         var missing: [String] = []
         for wanted in namesOrIDs {
@@ -80,7 +94,7 @@ public struct AWSSnapshotProvider: SnapshotProvider {
                 missing.append(wanted)
                 continue
             }
-            found.append(Self.disk(wanted, volume: volume, attachment: attachment, instance: ec2))
+            found.append(Self.disk(wanted, volume: volume, attachment: attachment, virtualization: virtualization))
         }
         guard missing.isEmpty else {
             throw SnapfleetError(.notFound, "Disks not attached to instance \(instance.id): \(missing.joined(separator: ", "))")
@@ -102,10 +116,10 @@ public struct AWSSnapshotProvider: SnapshotProvider {
     }
 
     /// The `DiskInfo` recorded for a matched volume.
-    static func disk(_ wanted: String, volume: EC2Volume, attachment: EC2Volume.Attachment, instance: EC2Instance) -> DiskInfo {
+    static func disk(_ wanted: String, volume: EC2Volume, attachment: EC2Volume.Attachment, virtualization: String?) -> DiskInfo {
         var facts: [String: String] = [:]
         // The agent needs it to map `/dev/sdf` to `/dev/xvdf` (hvm) or `/dev/hdf` (paravirtual).
-        if let virtualization = instance.virtualizationType { facts["virtualization_type"] = virtualization }
+        if let virtualization { facts["virtualization_type"] = virtualization }
         if let source = volume.sourceSnapshotID { facts["source_snapshot"] = source }
         return DiskInfo(configuredName: wanted, id: volume.id, deviceName: attachment.device, sizeGiB: volume.sizeGiB, providerFacts: facts)
     }
