@@ -74,6 +74,9 @@ struct AgentDiskMapTests {
         let links = [
             ("/dev/disk/by-id/google-\(name)", loop), ("/dev/disk/by-id/google-\(name)-part1", partition),
             ("/dev/disk/azure/scsi1/lun\(lun)", loop), ("/dev/disk/azure/scsi1/lun\(lun)-part1", partition),
+            // A VM without Google's guest environment: only systemd's SCSI name.
+            ("/dev/disk/by-id/scsi-0Google_PersistentDisk_\(name)-bare", loop),
+            ("/dev/disk/by-id/scsi-0Google_PersistentDisk_\(name)-bare-part1", partition),
         ]
         for (link, _) in links where FileManager.default.fileExists(atPath: link) { Issue.record("\(link) exists already"); return }
         for (link, target) in links {
@@ -89,12 +92,14 @@ struct AgentDiskMapTests {
                     DiskReference(
                         id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d", deviceName: "lun\(lun)", deviceNaming: .azure),
                     DiskReference(id: "missing", deviceName: "nosuchdevice", deviceNaming: .gcp),
+                    DiskReference(id: "pg-main-bare", deviceName: "\(name)-bare", deviceNaming: .gcp),
                 ])))
         guard case .diskMapResult(let result) = reply else { Issue.record("answered \(String(describing: reply))"); return }
         for placement in result.disks.prefix(2) {
             #expect(placement.localDevice == partition, "the mounted partition, not the whole disk: \(placement)")
             #expect(placement.mounts == [MountPoint(target: mountPoint, options: "rw,noatime")])
         }
+        #expect(result.disks[3].localDevice == partition, "found by systemd's SCSI name: \(result.disks[3])")
         #expect(result.disks[2].localDevice == nil)
         #expect(result.disks[2].error?.contains("/dev/disk/by-id/google-nosuchdevice") == true, "\(result.disks[2].error ?? "")")
     }

@@ -34,7 +34,7 @@ public struct DiskMapping: Sendable {
     /// The first candidate device that is mounted (else the first that exists), by the disk's
     /// naming: for `/dev/NAME`, the name itself, its `xvd` rename, the NVMe device whose serial is
     /// the volume id (how a Nitro instance shows an EBS volume); for a Compute Engine device name,
-    /// `/dev/disk/by-id/google-NAME` and its partitions; for an Azure `lunN`,
+    /// `/dev/disk/by-id/google-NAME` (or its SCSI or NVMe by-id name) and its partitions; for an Azure `lunN`,
     /// `/dev/disk/azure/scsi1/lunN`, the NVMe data-disk link of NVMe-only sizes, and their partitions.
     func locate(_ disk: DiskReference, with mapper: DiskMapper) -> DiskPlacement {
         var unmounted: DeviceMounts?
@@ -58,7 +58,14 @@ public struct DiskMapping: Sendable {
     private func candidates(for disk: DiskReference, blockDevices: BlockDevices?) -> [String] {
         switch disk.naming {
         case .path: return pathCandidates(for: disk, blockDevices: blockDevices)
-        case .gcp: return withPartitions("\(devRoot)/disk/by-id/google-\(disk.deviceName)")
+        case .gcp:
+            // Google's guest environment makes google-NAME; systemd's own rules name the same disk
+            // by its SCSI or NVMe identity, which exist without that environment (barman-cloud
+            // knows only the first).
+            let name = disk.deviceName
+            return withPartitions("\(devRoot)/disk/by-id/google-\(name)")
+                + withPartitions("\(devRoot)/disk/by-id/scsi-0Google_PersistentDisk_\(name)")
+                + withPartitions("\(devRoot)/disk/by-id/nvme-Google_PersistentDisk_\(name)")
         case .azure:
             let lun = disk.deviceName.dropFirst("lun".count)
             return withPartitions("\(devRoot)/disk/azure/scsi1/lun\(lun)") + withPartitions("\(devRoot)/disk/azure/data/by-lun/\(lun)")
