@@ -224,7 +224,9 @@ public struct AWSSnapshotProvider: SnapshotProvider {
     /// The snapshots of `disks` tagged `snapfleet_backup_id=<backupID>`, owned by this account.
     public func snapshots(ofBackup backupID: String, disks: [DiskInfo]) throws(SnapfleetError) -> [SnapshotInfo] {
         guard !disks.isEmpty else { return [] }
-        let filters = [EC2Filter("tag:snapfleet_backup_id", [backupID]), EC2Filter("volume-id", disks.map(\.id))]
+        // The volume filter first: moto applies filters in order and reads every tag in the
+        // account for each snapshot a tag filter looks at (cubic over a fleet round otherwise).
+        let filters = [EC2Filter("volume-id", disks.map(\.id)), EC2Filter("tag:snapfleet_backup_id", [backupID])]
         let found = try client.describeSnapshots(owners: ["self"], filters: filters)
         return found.map { Self.info($0, name: $0.tags["Name"] ?? $0.id) }
     }

@@ -67,6 +67,7 @@ struct FleetRound {
     var seconds = 0.0
     var controllerPeakMB = 0.0
     var controllerCPUSeconds = 0.0
+    var motoCPUSeconds = 0.0
     var messages = 0.0
     var apiCalls = 0.0
 
@@ -75,7 +76,7 @@ struct FleetRound {
         let done = outcomes.values.filter { $0.status == "DONE" }.count
         let fields: [String: Double] = [
             "servers": Double(size), "slots": Double(slots), "done": Double(done), "round_seconds": seconds,
-            "controller_peak_mb": controllerPeakMB, "controller_cpu_seconds": controllerCPUSeconds,
+            "controller_peak_mb": controllerPeakMB, "controller_cpu_seconds": controllerCPUSeconds, "moto_cpu_seconds": motoCPUSeconds,
             "controller_cpu_ms_per_server": controllerCPUSeconds * 1000 / Double(max(size, 1)), "messages_per_second": messages / max(seconds, 0.001),
             "api_calls_per_backup": apiCalls / Double(max(done, 1)), "peak_running": Double(peakRunning),
         ]
@@ -218,8 +219,12 @@ final class FleetStand {
         var round = FleetRound()
         let started = slot
         let deadline = started.addingTimeInterval(Double(300 + servers.count))
-        let cpuBefore = controllerCPUSeconds()
+        // CPU from the slot on: before it the controller only answers heartbeats and status polls.
+        Thread.sleep(until: started)
+        let cpuBefore = Self.cpuSeconds(of: fleet.controller?.pid)
+        let motoBefore = Self.cpuSeconds(of: moto.pid)
         let callsBefore = try apiCalls()
+        let messagesBefore = messageCount()
         while Date() < deadline {
             // Every few seconds: status of a thousand servers has a cost of its own, in the controller.
             Thread.sleep(forTimeInterval: 3)
@@ -234,10 +239,11 @@ final class FleetStand {
         // The round ends when the last backup finished, as the backups themselves recorded it.
         let lastFinish = round.outcomes.values.compactMap(\.finishedAt).max() ?? Date()
         round.seconds = lastFinish.timeIntervalSince(started)
-        round.controllerCPUSeconds = controllerCPUSeconds() - cpuBefore
+        round.controllerCPUSeconds = Self.cpuSeconds(of: fleet.controller?.pid) - cpuBefore
+        round.motoCPUSeconds = Self.cpuSeconds(of: moto.pid) - motoBefore
         round.controllerPeakMB = controllerPeakMB()
         round.apiCalls = try apiCalls() - callsBefore
-        round.messages = messageCount()
+        round.messages = messageCount() - messagesBefore
         return round
     }
 
@@ -281,8 +287,9 @@ final class FleetStand {
             .reduce(0) { $0 + $1.value }
     }
 
-    private func controllerCPUSeconds() -> Double {
-        guard let pid = fleet.controller?.pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    /// User and system CPU seconds `pid` has used so far (0 when it cannot be read).
+    private static func cpuSeconds(of pid: pid_t?) -> Double {
+        guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")

@@ -23,7 +23,8 @@ public final class MotoServer: Sendable {
     public let logPath: String
     /// Where the extension keeps snapshot and volume images.
     public let imageDirectory: String
-    private let pid: pid_t
+    /// The moto process (its CPU time is part of what a fleet round costs).
+    public let pid: pid_t
     private let directory: TemporaryDirectory
 
     /// Whether moto can be started here (`python3 -m moto.server` and boto3 importable).
