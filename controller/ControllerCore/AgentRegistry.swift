@@ -16,6 +16,8 @@ public struct AgentRegistry: Sendable {
     /// How long an agent may stay silent before it counts as disconnected.
     private let silenceLimit: TimeInterval
     private var sessions: [String: AgentSession] = [:]
+    /// The server each connection last said hello for: every message is looked up by its peer.
+    private var serverByPeer: [Peer: String] = [:]
 
     /// Creates an empty registry for a configured fleet.
     public init(bindings: [CurvePublicKey: Set<String>], silenceLimit: TimeInterval) {
@@ -41,6 +43,8 @@ public struct AgentRegistry: Sendable {
         let archiving = sessions[server]?.archiving
         sessions[server] = AgentSession(
             peer: peer, hello: hello, key: key ?? "", connectedSince: since, lastSeen: now, connected: true, archiving: archiving)
+        if let replaced { serverByPeer[replaced] = nil }
+        serverByPeer[peer] = server
         return (server, replaced)
     }
 
@@ -53,7 +57,10 @@ public struct AgentRegistry: Sendable {
             guard let key = try? CurvePublicKey(z85: session.key) else { return true }
             return bindings[key]?.contains(server) != true
         }.keys.sorted()
-        for server in ended { sessions[server] = nil }
+        for server in ended {
+            if let peer = sessions[server]?.peer, serverByPeer[peer] == server { serverByPeer[peer] = nil }
+            sessions[server] = nil
+        }
         return ended
     }
 
@@ -95,7 +102,8 @@ public struct AgentRegistry: Sendable {
 
     /// The server a connected peer speaks for.
     public func server(of peer: Peer) -> String? {
-        sessions.first { $0.value.peer == peer && $0.value.connected }?.key
+        guard let server = serverByPeer[peer], let session = sessions[server], session.peer == peer, session.connected else { return nil }
+        return server
     }
 
     /// The connection of a server's agent, if it is connected.
