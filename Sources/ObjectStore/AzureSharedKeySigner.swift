@@ -70,30 +70,22 @@ struct AzureSharedKeySigner: Sendable {
     /// where their dashes fall. Byte order agrees for the headers sent here, not for every name.
     static func collates(_ left: String, before right: String) -> Bool {
         let (lhs, rhs) = (Array(left.utf8), Array(right.utf8))
-        // Level 0: dashes carry no weight.
+        // Level 0: dashes carry no weight. Level 1: only dashes weigh, and the first name to reach
+        // a dash where the other has none sorts first.
+        return order(lhs, rhs, by: primaryWeight, positionDecides: false)
+            ?? order(lhs, rhs, by: { $0 == UInt8(ascii: "-") ? 2 : 0 }, positionDecides: true) ?? false
+    }
+
+    /// One level of the collation: both names walked by `weight` (0 is skipped, 1 marks the end);
+    /// the first unequal weights decide, nil when the names end together. With `positionDecides`, a
+    /// name that has skipped more bytes than the other at a step sorts first.
+    private static func order(_ lhs: [UInt8], _ rhs: [UInt8], by weight: (UInt8) -> Int, positionDecides: Bool) -> Bool? {
         var (i, j) = (0, 0)
         while true {
-            let w1 = i < lhs.count ? primaryWeight(lhs[i]) : 1
-            let w2 = j < rhs.count ? primaryWeight(rhs[j]) : 1
-            if w1 == 1 && w2 == 1 { break }
-            if w1 == w2 {
-                i += 1
-                j += 1
-            } else if w1 == 0 {
-                i += 1
-            } else if w2 == 0 {
-                j += 1
-            } else {
-                return w1 < w2
-            }
-        }
-        // Level 1: only dashes weigh; the first name to reach a dash where the other has none sorts first.
-        (i, j) = (0, 0)
-        while true {
-            if i != j { return i > j }
-            let w1 = i < lhs.count ? (lhs[i] == UInt8(ascii: "-") ? 2 : 0) : 1
-            let w2 = j < rhs.count ? (rhs[j] == UInt8(ascii: "-") ? 2 : 0) : 1
-            if w1 == 1 && w2 == 1 { return false }
+            if positionDecides && i != j { return i > j }
+            let w1 = i < lhs.count ? weight(lhs[i]) : 1
+            let w2 = j < rhs.count ? weight(rhs[j]) : 1
+            if w1 == 1 && w2 == 1 { return nil }
             if w1 == w2 {
                 i += 1
                 j += 1

@@ -1,6 +1,7 @@
 import Foundation
 import SnapfleetCore
 import TestSupport
+import Testing
 
 /// What the GCP and Azure end-to-end scenarios share: a controller and agent (`fleet`) for server
 /// pg1, PostgreSQL (`cluster`) on a loop disk (`disk`), and the operator commands run against them.
@@ -8,8 +9,12 @@ protocol CloudScenario: AnyObject {
     var fleet: Fleet { get }
     var cluster: PostgresCluster { get }
     var disk: LoopDisk { get }
+    /// The agent's configuration file.
+    var agentConfig: String { get }
     /// The stand-in's log, for failures.
     var standInLog: String { get }
+    /// PostgreSQL stopped and its disk unmounted and detached from the instance, as when a host is lost.
+    func loseTheServer() throws
 }
 
 extension CloudScenario {
@@ -55,6 +60,58 @@ extension CloudScenario {
         let record = ((document?["pg1"] as? [String: Any])?["snapfleet"] as? [String: Any]) ?? [:]
         guard let window = record["backup_window_ms"] as? Double else { throw FleetError("no window in: \(show.stdout)") }
         return window / 1000
+    }
+
+    /// A `marker` table of 500 rows, then three rounds of one more row and a segment switch, each
+    /// waited for until archived (a switch with nothing written since the last one makes no new segment).
+    func archiveMarkedSegments() throws {
+        try cluster.psql("CREATE TABLE marker (id int); INSERT INTO marker SELECT generate_series(1, 500)")
+        for round in 0..<3 {
+            try cluster.psql("INSERT INTO marker VALUES (\(1000 + round))")
+            try cluster.switchAndWaitArchived()
+        }
+    }
+
+    /// PostgreSQL restarted as a standby that fetches WAL with the agent's `wal-fetch`, then promoted.
+    func promoteStandbyFetchingWAL() throws {
+        try cluster.stop()
+        try cluster.configure(["restore_command": "\(BuiltProducts.path("snapfleet-agent")) wal-fetch --config \(agentConfig) %f %p"])
+        try cluster.touch("standby.signal")
+        try cluster.start()
+        try cluster.promote()
+    }
+
+    /// A row before a backup, the backup, a row after it, a recovery target time, a row after the
+    /// target (archived), and then the server lost; returns the target.
+    func backUpThenLoseTheServerPastATarget() throws -> String {
+        try cluster.psql("CREATE TABLE marker (id serial, note text); INSERT INTO marker (note) VALUES ('before the backup')")
+        _ = try backup()
+        try cluster.psql("INSERT INTO marker (note) VALUES ('after the backup')")
+        let target = try cluster.psql("SELECT to_char(clock_timestamp(), 'YYYY-MM-DD HH24:MI:SS.US+00')")
+        Thread.sleep(forTimeInterval: 1.1)
+        try cluster.psql("INSERT INTO marker (note) VALUES ('after the target')")
+        try cluster.switchAndWaitArchived()
+        try loseTheServer()
+        return target
+    }
+
+    /// PostgreSQL started on the restored disk: it leaves recovery with exactly the rows written before the target.
+    func expectRecoveredToTheTarget() throws {
+        try cluster.start()
+        #expect(try eventually(timeout: .seconds(60)) { (try? cluster.psql("SELECT pg_is_in_recovery()")) == "f" })
+        #expect(try cluster.psql("SELECT string_agg(note, ',' ORDER BY id) FROM marker") == "before the backup,after the backup")
+    }
+
+    /// A `backup` expected to fail (exit 1); returns the id it printed.
+    func failingBackup() throws -> String {
+        let failed = try run(["backup", "--config", fleet.controllerConfig, "pg1", "--immediate-checkpoint"])
+        #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
+        return try #require(failed.stdout.split(separator: "\n").first { $0.count == 15 }.map(String.init), "\(failed.stdout)")
+    }
+
+    /// PostgreSQL is out of backup mode: a new non-exclusive backup starts and stops.
+    func expectOutOfBackupMode() throws {
+        #expect(try cluster.psql("SELECT pg_backup_start('after', true); SELECT labelfile FROM pg_backup_stop(false);").contains("LABEL: after"))
     }
 
     /// Everything stopped, the disk unmounted and detached.

@@ -62,23 +62,12 @@ struct GCPEndToEndTests {
     func walThroughSignedURLs() throws {
         let scenario = try GCPScenario()
         defer { scenario.tearDown() }
-        try scenario.cluster.psql("CREATE TABLE marker (id int); INSERT INTO marker SELECT generate_series(1, 500)")
-        for round in 0..<3 {
-            // A switch with nothing written since the last one makes no new segment.
-            try scenario.cluster.psql("INSERT INTO marker VALUES (\(1000 + round))")
-            try scenario.cluster.switchAndWaitArchived()
-        }
+        try scenario.archiveMarkedSegments()
         let names = try scenario.objectNames("catalog/pg1/wals/")
         #expect(names.filter { $0.hasSuffix(".zst") }.count >= 3, "\(names)")
         let signedPuts = try scenario.gcp.calls().filter { $0.method == "PUT" && $0.path.hasPrefix("/\(scenario.bucket)/catalog/pg1/wals/") }
         #expect(!signedPuts.isEmpty && signedPuts.allSatisfy { $0.status == 200 }, "\(signedPuts)")
-        try scenario.cluster.stop()
-        try scenario.cluster.configure([
-            "restore_command": "\(BuiltProducts.path("snapfleet-agent")) wal-fetch --config \(scenario.agentConfig) %f %p"
-        ])
-        try scenario.cluster.touch("standby.signal")
-        try scenario.cluster.start()
-        try scenario.cluster.promote()
+        try scenario.promoteStandbyFetchingWAL()
         #expect(
             try eventually(timeout: .seconds(30)) { try scenario.objectNames("catalog/pg1/wals/").contains("catalog/pg1/wals/00000002.history.zst") })
         #expect(try scenario.cluster.psql("SELECT count(*) FROM marker") == "503")
@@ -90,14 +79,7 @@ struct GCPEndToEndTests {
     func provisionedRestore() throws {
         let scenario = try GCPScenario()
         defer { scenario.tearDown() }
-        try scenario.cluster.psql("CREATE TABLE marker (id serial, note text); INSERT INTO marker (note) VALUES ('before the backup')")
-        _ = try scenario.backup()
-        try scenario.cluster.psql("INSERT INTO marker (note) VALUES ('after the backup')")
-        let target = try scenario.cluster.psql("SELECT to_char(clock_timestamp(), 'YYYY-MM-DD HH24:MI:SS.US+00')")
-        Thread.sleep(forTimeInterval: 1.1)
-        try scenario.cluster.psql("INSERT INTO marker (note) VALUES ('after the target')")
-        try scenario.cluster.switchAndWaitArchived()
-        try scenario.loseTheServer()
+        let target = try scenario.backUpThenLoseTheServerPastATarget()
 
         let refused = try scenario.restore(["--target-time", target])
         #expect(refused.status != 0, "no disk from the snapshot is attached yet: refused")
@@ -106,9 +88,7 @@ struct GCPEndToEndTests {
         let restore = try scenario.restore(["--provision", "--target-time", target, "--target-timeline", "current", "--target-action", "promote"])
         try #require(restore.status == 0, "\(restore.stdout)\(restore.stderr)\n\(scenario.fleet.controller?.log.suffix(2000) ?? "")")
         #expect(restore.stdout.contains("provisioned  \(scenario.diskName)-"), "\(restore.stdout)")
-        try scenario.cluster.start()
-        #expect(try eventually(timeout: .seconds(60)) { (try? scenario.cluster.psql("SELECT pg_is_in_recovery()")) == "f" })
-        #expect(try scenario.cluster.psql("SELECT string_agg(note, ',' ORDER BY id) FROM marker") == "before the backup,after the backup")
+        try scenario.expectRecoveredToTheTarget()
     }
 
     @Test(
@@ -119,14 +99,11 @@ struct GCPEndToEndTests {
         let done = try scenario.backup()
         try scenario.gcp.setSnapshotBehaviour(
             disk: scenario.diskName, zone: scenario.zone, creatingSeconds: 0.2, uploadingSeconds: 0.5, outcome: "FAILED")
-        let failed = try scenario.run(["backup", "--config", scenario.fleet.controllerConfig, "pg1", "--immediate-checkpoint"])
-        #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
-        let failedID = try #require(failed.stdout.split(separator: "\n").first { $0.count == 15 }.map(String.init), "\(failed.stdout)")
+        let failedID = try scenario.failingBackup()
         let info = try scenario.object("catalog/pg1/base/\(failedID)/backup.info")
         #expect(info.contains("status=FAILED\n") && info.contains("error=failure snapshot completion"), "\(info)")
         #expect(try scenario.snapshotNames().filter { $0.hasSuffix(failedID.lowercased()) }.isEmpty, "the failed snapshot was deleted")
-        #expect(
-            try scenario.cluster.psql("SELECT pg_backup_start('after', true); SELECT labelfile FROM pg_backup_stop(false);").contains("LABEL: after"))
+        try scenario.expectOutOfBackupMode()
 
         let delete = try scenario.run(["delete-backup", "--config", scenario.fleet.controllerConfig, "pg1", done])
         #expect(delete.status == 0, "\(delete.stdout)\(delete.stderr)")
